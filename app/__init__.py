@@ -1,0 +1,107 @@
+"""Propylon: a KrakenD-compatible API gateway on Flask and gunicorn.
+
+``create_app`` is the app factory: it loads the configuration, builds every
+endpoint stack once (failing fast with JSON paths) and registers the views.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Optional
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from app import config as config_pkg
+from app import wiring
+from app.config.model import ServiceConfig
+from app.deps import GatewayDeps
+from app.errors import ConfigError, ConfigErrors
+from app.logs import configure_logging
+from app.proxy.factory import build_endpoint_proxy
+from app.router import builtin, options
+from app.router.handler import build_view, param_names
+from app.router.registration import GatewayFlask
+from app.router.render import plain
+from app.router.routes import Route, check_conflicts, to_werkzeug
+from app.settings import Settings
+
+log = logging.getLogger("propylon")
+
+
+def create_app(settings: Optional[Settings] = None, service: Optional[ServiceConfig] = None,
+               strict: bool = False) -> Flask:
+    """Build the gateway for ``service`` (default: the file named by ``GATEWAY_CONFIG``).
+
+    Raises ``ConfigError`` (with JSON paths) when the configuration cannot be
+    served.  ``strict`` (the checker) also raises for problems that the
+    running gateway answers by failing closed, such as a broken JWT validator.
+    """
+    settings = settings or Settings.from_env()
+    service = service or config_pkg.load(settings.config_path)
+    configure_logging(settings)
+    deps = GatewayDeps.create(settings, strict=strict)
+    app = GatewayFlask("propylon", static_folder=None)
+    app.url_map.merge_slashes = False
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body
+    app.config["PROPYLON_SERVICE"] = service
+    app.config["PROPYLON_DEPS"] = deps
+    router = options.from_config(service.extra_config)
+    app.router_settings = router
+    routes = _register_builtins(app, service, settings, router)
+    errors: list[ConfigError] = []
+    for index, endpoint in enumerate(service.endpoints):
+        try:
+            proxy = build_endpoint_proxy(endpoint, deps, wiring.EXECUTOR_FEATURES, wiring.PROXY_FEATURES)
+            view = wiring.decorate_view(build_view(endpoint, proxy, router, settings), endpoint, deps)
+        except ConfigErrors as exc:
+            errors.extend(exc.errors)
+            continue
+        except ConfigError as exc:
+            errors.append(exc)
+            continue
+        routes.append(Route(endpoint.method, endpoint.endpoint, endpoint.path))
+        app.add_url_rule(to_werkzeug(endpoint.endpoint, param_names(endpoint)), endpoint=f"endpoint-{index}",
+                         view_func=view, methods=[endpoint.method], provide_automatic_options=False)
+    try:
+        check_conflicts(routes)
+    except ConfigError as exc:
+        errors.append(exc)
+    if errors:
+        raise ConfigErrors(errors)
+    app.routes = tuple(routes)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+    for path, namespace in service.ignored_namespaces:
+        log.info("[SERVICE] %s: namespace %s is not implemented by Propylon; ignored", path, namespace)
+    for warning in service.warnings:
+        log.warning("[SERVICE] %s", warning)
+    log.info("[SERVICE] %d endpoints from %s", len(service.endpoints), service.source or "<memory>")
+    return app
+
+
+def _register_builtins(app: GatewayFlask, service: ServiceConfig, settings: Settings,
+                       router: options.RouterSettings) -> list[Route]:
+    routes = []
+    if not router.disable_health:
+        app.add_url_rule(router.health_path, "health", builtin.health, methods=["GET"],
+                         provide_automatic_options=False)
+        routes.append(Route("GET", router.health_path, "extra_config.router.health_path"))
+    for enabled, prefix, view in ((settings.debug or service.debug_endpoint, "/__debug", builtin.debug),
+                                  (settings.debug or service.echo_endpoint, "/__echo", builtin.echo)):
+        if enabled:
+            for rule in (f"{prefix}/", f"{prefix}/<path:rest>"):
+                app.add_url_rule(rule, f"{prefix}{rule}", view, methods=builtin.ANY_METHOD,
+                                 provide_automatic_options=False)
+            routes.extend(Route(m, f"{prefix}/", prefix) for m in builtin.ANY_METHOD)
+    return routes
+
+
+def _http_error(exc: HTTPException) -> Response:
+    code = exc.code or 500
+    return plain(code, f"{code} {(exc.name or 'error').lower()}".encode())
+
+
+def _unexpected_error(exc: Exception) -> Response:
+    log.exception("unexpected error while serving a request")
+    return plain(500, b"500 internal server error")

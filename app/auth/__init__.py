@@ -1,0 +1,1 @@
+"""Authentication features (``auth/validator``)."""

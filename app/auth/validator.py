@@ -1,0 +1,291 @@
+"""``auth/validator``: JWT validation on an endpoint, on python-jose.
+
+Namespace ``auth/validator`` on an endpoint::
+
+    "auth/validator": {
+        "alg": "RS256", "jwk_url": "https://idp.example.com/jwks.json", "cache": true,
+        "audience": ["api"], "issuer": "https://idp.example.com",
+        "roles_key": "roles", "roles": ["user"],
+        "propagate_claims": [["sub", "X-User"]]
+    }
+
+Keys: ``alg`` (HS/RS/ES 256/384/512), ``jwk_url``, ``jwk_local_path``,
+``disable_jwk_security``, ``cache``, ``cache_duration``, ``audience``,
+``issuer``, ``roles``, ``roles_key``, ``roles_key_is_nested``, ``scopes``,
+``scopes_key``, ``scopes_matcher``, ``propagate_claims``,
+``auth_header_name``, ``cookie_key``, ``leeway``, ``operation_debug``,
+``failed_jwk_key_cooldown``.
+
+Answers: 401 (no, bad or expired token), 403 (roles or scopes), both with an
+empty body and no gateway headers; the backend is never called.
+
+Verification (security.md §2.3): the token's ``alg`` must equal the
+configured one, the key is chosen by ``kid`` here, ``crit`` is refused,
+``exp``/``nbf``/``iat`` must be numbers and ``iat`` not in the future, every
+configured audience must be present, and any library error is a 401.
+
+Deviations: a broken configuration still starts (KrakenD parity) but the
+endpoint answers 401 to everything and ``propylon check`` reports it; TLS
+verification of ``jwk_url`` is never skipped (``disable_jwk_security`` only
+allows ``http://``); a claim that cannot be sent as a header (control
+characters, non-Latin-1, over 1 KiB) is a 401 instead of a mangled header.
+Keys are cached per worker process.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional
+
+from flask import request
+from jose import jwt
+from werkzeug.wrappers import Response
+
+from app.auth import claims as claim_checks
+from app.auth.jwks import JWKSource
+from app.config.durations import parse_duration
+from app.config.model import EndpointConfig
+from app.deps import GatewayDeps
+from app.errors import ConfigError
+from app.router.handler import CLAIMS_KEY, HEADERS_KEY, View
+from app.router.render import GatewayResponse
+
+NAMESPACE = "auth/validator"
+ALGORITHMS = tuple(f"{family}{bits}" for family in ("HS", "RS", "ES") for bits in (256, 384, 512))
+MAX_TOKEN = 8192
+log = logging.getLogger("propylon.auth")
+
+
+@dataclass(frozen=True)
+class ValidatorSettings:
+    alg: str
+    jwk_url: str = ""
+    jwk_local_path: str = ""
+    disable_jwk_security: bool = False
+    cache: bool = False
+    cache_duration: float = 900.0
+    audience: tuple[str, ...] = ()
+    issuer: str = ""
+    roles: tuple[str, ...] = ()
+    roles_key: str = "roles"
+    roles_key_is_nested: bool = False
+    scopes: tuple[str, ...] = ()
+    scopes_key: str = ""
+    scopes_match_all: bool = False
+    propagate_claims: tuple[tuple[str, str], ...] = ()
+    auth_header_name: str = "Authorization"
+    cookie_key: str = "access_token"
+    leeway: float = 1.0
+    operation_debug: bool = False
+    cooldown: float = 10.0
+
+
+def _typed(raw: Mapping[str, Any], key: str, path: str, kind: type, default: Any) -> Any:
+    value = raw.get(key, default)
+    if value is None:
+        return default
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise ConfigError(f"{path}.{key}", f"expected {kind.__name__}, got {value!r}")
+    return value
+
+
+def _strings(raw: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
+    value = raw.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{path}.{key}", f"expected a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def parse(raw: Any, path: str) -> ValidatorSettings:
+    """Validate the namespace; raises ``ConfigError`` naming the key."""
+    if not isinstance(raw, dict):
+        raise ConfigError(path, f"expected an object, got {raw!r}")
+    alg = raw.get("alg")
+    if alg not in ALGORITHMS:
+        raise ConfigError(f"{path}.alg", f"unsupported algorithm {alg!r} (supported: {', '.join(ALGORITHMS)})")
+    url = _typed(raw, "jwk_url", path, str, "")
+    local = _typed(raw, "jwk_local_path", path, str, "")
+    insecure = _typed(raw, "disable_jwk_security", path, bool, False)
+    if not url and not local:
+        raise ConfigError(path, "set jwk_url or jwk_local_path")
+    if url and not local and not url.startswith("https://") and not insecure:
+        raise ConfigError(f"{path}.jwk_url", f"{url!r} is not https (set disable_jwk_security to allow it)")
+    if url and not local and not url.startswith(("https://", "http://")):
+        raise ConfigError(f"{path}.jwk_url", f"{url!r} is not an http(s) URL")
+    propagate = raw.get("propagate_claims") or []
+    if not isinstance(propagate, list) or not all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) and x for x in p) for p in propagate):
+        raise ConfigError(f"{path}.propagate_claims", "expected a list of [claim, header] pairs")
+    matcher = _typed(raw, "scopes_matcher", path, str, "any")
+    if matcher not in ("any", "all"):
+        raise ConfigError(f"{path}.scopes_matcher", f"expected \"any\" or \"all\", got {matcher!r}")
+    try:
+        leeway = max(1.0, parse_duration(raw.get("leeway", "1s")))
+        cooldown = max(1.0, parse_duration(raw.get("failed_jwk_key_cooldown", "10s")))
+    except ValueError as exc:
+        raise ConfigError(path, str(exc)) from exc
+    return ValidatorSettings(
+        alg=alg, jwk_url=url, jwk_local_path=local, disable_jwk_security=insecure,
+        cache=_typed(raw, "cache", path, bool, False),
+        cache_duration=_typed(raw, "cache_duration", path, float, 900.0),
+        audience=_strings(raw, "audience", path), issuer=_typed(raw, "issuer", path, str, ""),
+        roles=_strings(raw, "roles", path), roles_key=_typed(raw, "roles_key", path, str, "roles") or "roles",
+        roles_key_is_nested=_typed(raw, "roles_key_is_nested", path, bool, False),
+        scopes=_strings(raw, "scopes", path), scopes_key=_typed(raw, "scopes_key", path, str, ""),
+        scopes_match_all=matcher == "all",
+        propagate_claims=tuple((c, h) for c, h in propagate),
+        auth_header_name=_typed(raw, "auth_header_name", path, str, "Authorization") or "Authorization",
+        cookie_key=_typed(raw, "cookie_key", path, str, "access_token") or "access_token",
+        leeway=leeway, operation_debug=_typed(raw, "operation_debug", path, bool, False), cooldown=cooldown,
+    )
+
+
+def _key_source(settings: ValidatorSettings, deps: GatewayDeps, path: str) -> JWKSource:
+    if settings.jwk_local_path:
+        try:
+            with open(settings.jwk_local_path, encoding="utf-8") as handle:
+                document = json.load(handle)
+            return JWKSource(settings.alg, deps.transport, document=document)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{path}.jwk_local_path", f"cannot load {settings.jwk_local_path}: {exc}") from exc
+    ttl = settings.cache_duration if settings.cache else 0.0
+    return JWKSource(settings.alg, deps.transport, url=settings.jwk_url, ttl=ttl, cooldown=settings.cooldown)
+
+
+def from_config(endpoint: EndpointConfig, deps: GatewayDeps) -> Optional[Callable[[View], View]]:
+    """The validating view decorator, or None without the namespace.
+
+    A broken configuration raises ``ConfigError`` when ``deps.strict`` (the
+    checker); otherwise it logs and installs a decorator that refuses every
+    request, so a misconfigured endpoint is never open.
+    """
+    if NAMESPACE not in endpoint.extra_config:
+        return None
+    path = f"{endpoint.path}.extra_config.{NAMESPACE}"
+    try:
+        settings = parse(endpoint.extra_config[NAMESPACE], path)
+        source = _key_source(settings, deps, path)
+    except ConfigError as exc:
+        if deps.strict:
+            raise
+        log.error("[ENDPOINT: %s][JWTValidator] %s; every request will get 401", endpoint.endpoint, exc)
+        return lambda view: _reject_all
+    return lambda view: _validating(view, settings, source, f"[ENDPOINT: {endpoint.endpoint}][JWTValidator]")
+
+
+def _status(code: int) -> Response:
+    return GatewayResponse(b"", code)
+
+
+def _reject_all(**_: str) -> Response:
+    return _status(401)
+
+
+class _Rejected(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+def _validating(view: View, settings: ValidatorSettings, source: JWKSource, prefix: str) -> View:
+    header_key = "HTTP_" + settings.auth_header_name.upper().replace("-", "_")
+
+    def with_jwt_validation(**variables: str) -> Response:
+        environ = request.environ
+        try:
+            token = _extract(environ.get(header_key), request.cookies.get(settings.cookie_key))
+            claims = _verify(token, settings, source)
+            _authorize(claims, settings)
+            environ[HEADERS_KEY] = _propagated(claims, settings)
+        except _Rejected as rejected:
+            level = logging.WARNING if settings.operation_debug else logging.DEBUG
+            log.log(level, "%s Unable to validate the token: %s", prefix, rejected)
+            return _status(rejected.status)
+        environ[CLAIMS_KEY] = claims
+        return view(**variables)
+    return with_jwt_validation
+
+
+def _extract(header: Any, cookie: Optional[str]) -> str:
+    token = str(header or "").strip()
+    if token[:7].lower() == "bearer ":
+        token = token[7:].strip()
+    if not token:
+        token = (cookie or "").strip()
+    if not token:
+        raise _Rejected(401, "no token")
+    if len(token) > MAX_TOKEN or token.count(".") != 2:
+        raise _Rejected(401, "not a compact JWS")
+    return token
+
+
+def _verify(token: str, settings: ValidatorSettings, source: JWKSource) -> dict[str, Any]:
+    try:
+        header = jwt.get_unverified_header(token)
+    except Exception as exc:  # noqa: BLE001 - any parse failure of client input is a 401
+        raise _Rejected(401, f"malformed header: {type(exc).__name__}") from exc
+    if not isinstance(header, dict) or header.get("alg") != settings.alg:
+        raise _Rejected(401, "algorithm not allowed")
+    if "crit" in header:
+        raise _Rejected(401, "crit header not supported")
+    kid = header.get("kid", "")
+    if not isinstance(kid, str) or len(kid) > 256:
+        raise _Rejected(401, "invalid kid")
+    key = source.key(kid)
+    if key is None:
+        raise _Rejected(401, f"no key for kid {kid!r}")
+    try:
+        claims = jwt.decode(token, key, algorithms=[settings.alg], issuer=settings.issuer or None,
+                            options={"verify_aud": False, "verify_at_hash": False, "leeway": settings.leeway})
+    except Exception as exc:  # noqa: BLE001 - python-jose raises several families; all mean "invalid"
+        raise _Rejected(401, f"{type(exc).__name__}: {exc}") from exc
+    if not isinstance(claims, dict):
+        raise _Rejected(401, "claims are not an object")
+    _check_times(claims, settings.leeway)
+    _check_audience(claims, settings.audience)
+    return claims
+
+
+def _check_times(claims: Mapping[str, Any], leeway: float) -> None:
+    now = time.time()
+    for name in ("exp", "nbf", "iat"):
+        value = claims.get(name)
+        if value is None and name not in claims:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise _Rejected(401, f"{name} is not a number")
+    if "iat" in claims and claims["iat"] > now + leeway:
+        raise _Rejected(401, "token issued in the future")
+
+
+def _check_audience(claims: Mapping[str, Any], audience: tuple[str, ...]) -> None:
+    if not audience:
+        return
+    aud = claims.get("aud")
+    held = (aud,) if isinstance(aud, str) else tuple(aud) if isinstance(aud, list) else ()
+    if not all(isinstance(a, str) for a in held) or not all(a in held for a in audience):
+        raise _Rejected(401, "audience mismatch")
+
+
+def _authorize(claims: Mapping[str, Any], settings: ValidatorSettings) -> None:
+    if settings.roles and not claim_checks.has_any_role(claims, settings.roles_key, settings.roles_key_is_nested,
+                                                        settings.roles):
+        raise _Rejected(403, "missing role")
+    if settings.scopes and settings.scopes_key and not claim_checks.has_scopes(
+            claims, settings.scopes_key, settings.scopes, settings.scopes_match_all):
+        raise _Rejected(403, "missing scope")
+
+
+def _propagated(claims: Mapping[str, Any], settings: ValidatorSettings) -> dict[str, str]:
+    headers = {}
+    for claim, header in settings.propagate_claims:
+        value = claim_checks.header_value(claim_checks.lookup(claims, claim, True))
+        if value is None:
+            raise _Rejected(401, f"claim {claim} cannot be sent as header {header}")
+        headers[header] = value
+    return headers

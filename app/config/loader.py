@@ -1,0 +1,47 @@
+"""Read a configuration file into a raw tree (JSON, or YAML by extension)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from app.errors import ConfigError
+
+
+def load_raw(path: str) -> dict[str, Any]:
+    """The decoded top-level object of the file at ``path``.
+
+    ``.yml``/``.yaml`` files are read as YAML, anything else as JSON (as
+    KrakenD's parser does).  Raises ``ConfigError`` with the line and column
+    of a syntax error, or when the file is missing or not an object.
+    """
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError("", f"cannot read {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError("", f"{path} is not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
+    return parse_text(text, yaml_syntax=file.suffix.lower() in (".yml", ".yaml"), name=path)
+
+
+def parse_text(text: str, *, yaml_syntax: bool = False, name: str = "<config>") -> dict[str, Any]:
+    """Decode config text; see ``load_raw``."""
+    if yaml_syntax:
+        try:
+            tree = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise ConfigError("", f"{name}: invalid YAML{where}: {problem}") from exc
+    else:
+        try:
+            tree = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError("", f"{name}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+    if not isinstance(tree, dict):
+        raise ConfigError("", f"{name}: the configuration must be a JSON object, got {type(tree).__name__}")
+    return tree

@@ -1,0 +1,40 @@
+"""Per-process shared resources, created in the worker (after gunicorn forks).
+
+Threads and sockets do not survive ``fork``; ``create_app`` builds these in
+each worker (``preload_app`` stays off), and they are passed explicitly to
+every builder instead of living in module globals.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from app.proxy.model import Executor
+from app.proxy.transport import RequestsTransport
+from app.settings import Settings
+
+
+@dataclass
+class GatewayDeps:
+    settings: Settings
+    transport: Executor
+    #: Runs the parallel branches of multi-backend endpoints.
+    pool: ThreadPoolExecutor
+    #: Runs ``concurrent_calls`` copies; separate so a branch never waits on its own pool.
+    concurrent_pool: ThreadPoolExecutor
+    #: True in ``propylon check``: features raise ConfigError instead of failing closed at run time.
+    strict: bool = False
+
+    @classmethod
+    def create(cls, settings: Settings, strict: bool = False) -> "GatewayDeps":
+        return cls(
+            settings=settings,
+            transport=RequestsTransport(settings.max_response, pool_maxsize=settings.pool_size),
+            pool=ThreadPoolExecutor(settings.pool_size, thread_name_prefix="fanout"),
+            concurrent_pool=ThreadPoolExecutor(max(4, settings.pool_size // 4), thread_name_prefix="concurrent"),
+            strict=strict,
+        )
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.concurrent_pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,108 @@
+"""The whole exception tree of Propylon.
+
+::
+
+    GatewayError
+    ├── ConfigError            bad configuration; carries the JSON path
+    │   └── ConfigErrors       several ConfigErrors found in one pass
+    ├── BackendError           one backend call failed; carries the backend label
+    │   ├── BackendStatusError     status not accepted (default: not 200/201)
+    │   ├── BackendTimeout         the endpoint deadline passed
+    │   ├── BackendUnavailable     connection refused, reset, DNS, TLS ...
+    │   ├── BackendRedirectError   redirect to another origin, or too many
+    │   ├── ResponseTooLarge       decoded body over the response limit
+    │   └── DecodeError            body does not fit the backend ``encoding``
+    └── MergeError             every branch of a multi-backend endpoint failed
+
+Client-facing errors (401, 403, 413, 429, 503) are werkzeug ``HTTPException``
+subclasses defined next to the feature that raises them, so Flask renders them.
+
+Foreign exceptions (``requests``, ``urllib3``, python-jose) are translated
+where they enter, chaining the original; ``router.render.error_response`` is
+the single place that turns a ``GatewayError`` into an HTTP status.  The
+``str()`` of every BackendError is a short, fixed text safe to show a client
+(KrakenD's ``return_error_msg`` shows it); details go to the log only.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+
+class GatewayError(Exception):
+    """Base of every error Propylon raises on purpose."""
+
+
+class ConfigError(GatewayError):
+    """A configuration problem at ``path`` (a JSON path such as ``endpoints[3].backend[0].url_pattern``)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+        self.message = message
+
+
+class ConfigErrors(ConfigError):
+    """Every problem found while loading one configuration."""
+
+    def __init__(self, errors: Sequence[ConfigError]) -> None:
+        self.errors = tuple(errors)
+        super().__init__("", "\n".join(str(e) for e in self.errors))
+
+
+class BackendError(GatewayError):
+    """A backend call failed; ``str()`` is the client-safe KrakenD-style text."""
+
+    text = "backend error"
+
+    def __init__(self, backend: str = "", detail: str = "") -> None:
+        super().__init__(self.text)
+        self.backend = backend
+        self.detail = detail
+
+    def log_text(self) -> str:
+        """The message for logs: the safe text plus backend and detail."""
+        extra = f" ({self.detail})" if self.detail else ""
+        return f"[BACKEND: {self.backend}] {self.text}{extra}"
+
+
+class BackendStatusError(BackendError):
+    """The backend answered with a status the status policy rejects."""
+
+    text = "invalid status code"
+
+    def __init__(self, backend: str, status: int, body: bytes = b"",
+                 content_type: str = "", return_code: bool = False) -> None:
+        super().__init__(backend, f"status {status}")
+        self.status = status
+        self.body = body
+        self.content_type = content_type
+        #: ``backend/http.return_error_code``: the client gets this status.
+        self.return_code = return_code
+
+
+class BackendTimeout(BackendError):
+    text = "context deadline exceeded"
+
+
+class BackendUnavailable(BackendError):
+    text = "backend unavailable"
+
+
+class BackendRedirectError(BackendError):
+    text = "redirect not followed"
+
+
+class ResponseTooLarge(BackendError):
+    text = "backend response too large"
+
+
+class DecodeError(BackendError):
+    text = "invalid backend response"
+
+
+class MergeError(GatewayError):
+    """Every branch failed; ``errors`` keeps each branch's error in call order."""
+
+    def __init__(self, errors: Sequence[GatewayError]) -> None:
+        self.errors = tuple(errors)
+        super().__init__("\n".join(str(e) for e in self.errors))

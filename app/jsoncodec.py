@@ -1,0 +1,94 @@
+"""JSON in and out, byte-compatible with KrakenD.
+
+Decoding keeps every number literal exactly as the backend wrote it
+(``1.0`` stays ``1.0``, big integers are not rounded): floats and integers
+beyond 64 bits become ``orjson.Fragment`` leaves that are written back
+verbatim (``RawNumber``).  Encoding matches Go's ``encoding/json``: keys sorted, no spaces,
+``<``, ``>``, ``&``, U+2028 and U+2029 escaped, no trailing newline.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+
+_I64_DIGITS = 18  # any integer literal this short fits in 64 bits
+
+
+class RawNumber:
+    """A JSON number kept as the literal text the backend sent."""
+
+    __slots__ = ("literal",)
+
+    def __init__(self, literal: str) -> None:
+        self.literal = literal
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RawNumber) and other.literal == self.literal
+
+    def __hash__(self) -> int:
+        return hash(self.literal)
+
+    def __repr__(self) -> str:
+        return f"RawNumber({self.literal!r})"
+
+
+def _number(literal: str) -> Any:
+    return RawNumber(literal)
+
+
+def _integer(literal: str) -> Any:
+    if len(literal.lstrip("-")) <= _I64_DIGITS:
+        return int(literal)
+    value = int(literal) if len(literal) < 4000 else None
+    if value is not None and -(2 ** 63) <= value < 2 ** 64:
+        return value
+    return RawNumber(literal)
+
+
+_DECODER = json.JSONDecoder(parse_float=_number, parse_int=_integer)
+
+
+def loads(body: bytes) -> Any:
+    """Decode a backend body; invalid UTF-8 is replaced as Go does. Raises ``ValueError``."""
+    text = body.decode("utf-8", "replace")
+    return _DECODER.decode(text)
+
+
+def _fragment(value: Any) -> Any:
+    if isinstance(value, RawNumber):
+        return orjson.Fragment(value.literal)
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+_ESCAPES = ((b"<", b"\\u003c"), (b">", b"\\u003e"), (b"&", b"\\u0026"),
+            ("\u2028".encode(), b"\\u2028"), ("\u2029".encode(), b"\\u2029"))
+
+
+def dumps(data: Any) -> bytes:
+    """Encode as Go's ``json.Marshal`` would (sorted keys, HTML-safe escapes)."""
+    out = orjson.dumps(data, default=_fragment, option=orjson.OPT_SORT_KEYS)
+    # These bytes can only occur inside strings (fragments are numbers), so a
+    # plain replace is exact.
+    for raw, escaped in _ESCAPES:
+        if raw in out:
+            out = out.replace(raw, escaped)
+    return out
+
+
+def scalar_text(value: Any) -> str:
+    """A decoded value as Go's ``fmt`` prints it (sequential ``{respN_x}`` values)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "<nil>"
+    if isinstance(value, RawNumber):
+        return value.literal
+    if isinstance(value, list):
+        return ",".join(scalar_text(v) for v in value)
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{scalar_text(v)}" for k, v in sorted(value.items())) + "]"
+    return str(value)

@@ -1,0 +1,1 @@
+"""The core pipeline (our lura): Proxy = ProxyRequest -> ProxyResponse."""

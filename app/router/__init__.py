@@ -1,0 +1,1 @@
+"""The Flask side: routes, request translation, rendering (our lura router adapter)."""

@@ -1,0 +1,88 @@
+"""The Flask view of one endpoint: flask.request -> ProxyRequest -> Response.
+
+Per request it only does request work: check the path parameters, read the
+body once (capped by ``MAX_CONTENT_LENGTH`` -> 413), filter query strings and
+headers, set the deadline, call the endpoint proxy and render.  Everything
+else was compiled when the view was built.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Callable, Mapping, Optional
+
+from flask import request
+from werkzeug.wrappers import Response
+
+from app.config.model import EndpointConfig
+from app.errors import GatewayError
+from app.proxy.model import Proxy, ProxyRequest, ProxyResponse
+from app.router.clientip import client_ip
+from app.router.forwarding import HeaderPolicy
+from app.router.options import RouterSettings
+from app.router.params import BAD_PARAMS_BODY, params_ok
+from app.router.render import build_endpoint_renderer, error_response, plain
+from app.settings import Settings
+
+log = logging.getLogger("propylon.endpoint")
+
+#: WSGI environ keys the auth layer uses to hand data to the handler.
+CLAIMS_KEY = "propylon.claims"
+HEADERS_KEY = "propylon.headers"
+
+View = Callable[..., Response]
+
+
+def param_names(endpoint: EndpointConfig) -> tuple[str, ...]:
+    """Flask rule variable names (``p0``, ``p1``...): KrakenD names may hold ``-``."""
+    return tuple(f"p{i}" for i in range(len(endpoint.params)))
+
+
+def build_view(endpoint: EndpointConfig, proxy: Proxy, router: RouterSettings, settings: Settings) -> View:
+    names = tuple(zip(param_names(endpoint), endpoint.params))
+    policy = HeaderPolicy(endpoint.input_headers)
+    allowed = endpoint.input_query_strings
+    keep_all_query = "*" in allowed
+    query_names = frozenset(allowed)
+    timeout = endpoint.timeout
+    render = build_endpoint_renderer(endpoint.output_encoding, endpoint.cache_ttl, router.version_header)
+    version = router.version_header
+    trusted = settings.trusted_proxies
+    check_encoding = not router.disable_path_decoding
+    prefix = f"[ENDPOINT: {endpoint.endpoint}]"
+
+    def endpoint_view(**variables: str) -> Response:
+        environ = request.environ
+        params = {name: variables[var] for var, name in names}
+        if not params_ok(params.values(), environ, check_encoding):
+            return plain(400, BAD_PARAMS_BODY)
+        body = request.get_data(cache=False) if _has_body(environ) else b""
+        query: tuple[tuple[str, str], ...] = ()
+        if query_names and environ.get("QUERY_STRING"):
+            query = tuple((k, v) for k, v in request.args.items(multi=True) if keep_all_query or k in query_names)
+        claims: Optional[Mapping[str, Any]] = environ.get(CLAIMS_KEY)
+        proxy_request = ProxyRequest(
+            method=request.method, path=request.path, url="", params=params, query=query,
+            headers=policy.build(environ, client_ip(environ, trusted), body, environ.get(HEADERS_KEY)),
+            body=body, deadline=time.monotonic() + timeout, claims=claims,
+        )
+        try:
+            response: ProxyResponse = proxy(proxy_request)
+        except GatewayError as exc:
+            _log_error(prefix, exc)
+            return error_response(exc, version, router.return_error_msg)
+        for error in response.errors:
+            _log_error(prefix, error)
+        return render(response)
+    endpoint_view.__name__ = f"endpoint {endpoint.method} {endpoint.endpoint}"
+    return endpoint_view
+
+
+def _has_body(environ: Mapping[str, Any]) -> bool:
+    return bool(environ.get("CONTENT_LENGTH")) or "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
+
+
+def _log_error(prefix: str, error: GatewayError) -> None:
+    if log.isEnabledFor(logging.WARNING):
+        text = error.log_text() if hasattr(error, "log_text") else str(error)
+        log.warning("%s %s", prefix, text)
