@@ -6,7 +6,7 @@ endpoint stack once (failing fast with JSON paths) and registers the views.
 from __future__ import annotations
 
 import logging
-from typing import Optional
+from typing import Callable, Optional, TypeVar
 
 from flask import Flask
 from werkzeug.exceptions import HTTPException
@@ -51,15 +51,15 @@ def create_app(settings: Optional[Settings] = None, service: Optional[ServiceCon
     routes = _register_builtins(app, service, settings, router)
     errors: list[ConfigError] = []
     for index, endpoint in enumerate(service.endpoints):
-        try:
-            proxy = build_endpoint_proxy(endpoint, deps, wiring.EXECUTOR_FEATURES, wiring.PROXY_FEATURES)
-            view = wiring.decorate_view(build_view(endpoint, proxy, router, settings), endpoint, deps)
-        except ConfigErrors as exc:
-            errors.extend(exc.errors)
+        before = len(errors)
+        proxy = _collect(errors, lambda: build_endpoint_proxy(
+            endpoint, deps, wiring.EXECUTOR_FEATURES, wiring.PROXY_FEATURES))
+        decorate = _collect(errors, lambda: wiring.view_decorators(endpoint, deps))
+        if len(errors) > before or proxy is None or decorate is None:
             continue
-        except ConfigError as exc:
-            errors.append(exc)
-            continue
+        view = build_view(endpoint, proxy, router, settings)
+        for decorator in decorate:
+            view = decorator(view)
         routes.append(Route(endpoint.method, endpoint.endpoint, endpoint.path))
         app.add_url_rule(to_werkzeug(endpoint.endpoint, param_names(endpoint)), endpoint=f"endpoint-{index}",
                          view_func=view, methods=[endpoint.method], provide_automatic_options=False)
@@ -72,12 +72,23 @@ def create_app(settings: Optional[Settings] = None, service: Optional[ServiceCon
     app.routes = tuple(routes)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
-    for path, namespace in service.ignored_namespaces:
-        log.info("[SERVICE] %s: namespace %s is not implemented by Propylon; ignored", path, namespace)
-    for warning in service.warnings:
-        log.warning("[SERVICE] %s", warning)
+    _log_findings(service)
     log.info("[SERVICE] %d endpoints from %s", len(service.endpoints), service.source or "<memory>")
     return app
+
+
+T = TypeVar("T")
+
+
+def _collect(errors: list[ConfigError], build: Callable[[], T]) -> Optional[T]:
+    """Run one build step, adding its ConfigError(s) to ``errors`` instead of stopping."""
+    try:
+        return build()
+    except ConfigErrors as exc:
+        errors.extend(exc.errors)
+    except ConfigError as exc:
+        errors.append(exc)
+    return None
 
 
 def _register_builtins(app: GatewayFlask, service: ServiceConfig, settings: Settings,
@@ -105,3 +116,14 @@ def _http_error(exc: HTTPException) -> Response:
 def _unexpected_error(exc: Exception) -> Response:
     log.exception("unexpected error while serving a request")
     return plain(500, b"500 internal server error")
+
+
+def _log_findings(service: ServiceConfig) -> None:
+    """Ignored namespaces once per namespace (with where), then every warning."""
+    places: dict[str, list[str]] = {}
+    for path, namespace in service.ignored_namespaces:
+        places.setdefault(namespace, []).append(path)
+    for namespace, paths in places.items():
+        log.info("[SERVICE] namespace %s is not implemented by Propylon; ignored at %s", namespace, ", ".join(paths))
+    for warning in wiring.service_warnings(service):
+        log.warning("[SERVICE] %s", warning)

@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import Callable, Optional, Sequence
 
 from app.auth import validator
-from app.config.model import EndpointConfig
+from app.config.model import EndpointConfig, ServiceConfig
 from app.deps import GatewayDeps
+from app.proxy import decoding
 from app.proxy.factory import ExecutorFeature, ProxyFeature
+from app.router import render
 from app.router.handler import View
 
 ViewDecorator = Callable[[View], View]
@@ -30,10 +32,21 @@ PROXY_FEATURES: Sequence[ProxyFeature] = ()
 EXECUTOR_FEATURES: Sequence[ExecutorFeature] = ()
 
 
-def decorate_view(view: View, endpoint: EndpointConfig, deps: GatewayDeps) -> View:
-    """Wrap an endpoint view with every configured view feature (outermost first)."""
-    for feature in reversed(VIEW_FEATURES):
-        decorator = feature(endpoint, deps)
-        if decorator is not None:
-            view = decorator(view)
-    return view
+def view_decorators(endpoint: EndpointConfig, deps: GatewayDeps) -> list[ViewDecorator]:
+    """The configured view decorators of an endpoint, innermost first (apply in order)."""
+    decorators = [feature(endpoint, deps) for feature in reversed(VIEW_FEATURES)]
+    return [d for d in decorators if d is not None]
+
+
+def service_warnings(service: ServiceConfig) -> list[str]:
+    """Non-fatal findings: the config's own plus encodings Propylon does not implement yet."""
+    warnings = list(service.warnings)
+    for endpoint in service.endpoints:
+        if endpoint.output_encoding not in render.IMPLEMENTED:
+            warnings.append(f"{endpoint.path}.output_encoding: {endpoint.output_encoding!r} is not implemented; "
+                            "answers are rendered as json")
+        for backend in endpoint.backends:
+            if backend.encoding not in decoding.IMPLEMENTED:
+                warnings.append(f"{backend.path}.encoding: {backend.encoding!r} is not implemented; "
+                                "the body is decoded as json")
+    return warnings

@@ -68,12 +68,11 @@ class _Collector:
         return value
 
     def str_list(self, obj: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
-        value = self.get(obj, key, path, lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v),
-                         "a list of strings", [])
+        value: list[str] = self.get(obj, key, path, _is_str_list, "a list of strings", [])
         return tuple(value)
 
     def extra(self, obj: Mapping[str, Any], path: str, scope: str) -> Mapping[str, Any]:
-        raw = self.get(obj, "extra_config", path, lambda v: isinstance(v, dict), "an object", {})
+        raw: dict[str, Any] = self.get(obj, "extra_config", path, lambda v: isinstance(v, dict), "an object", {})
         extra = normalize(raw)
         for name in extra:
             if name[:1] in "@$_#":
@@ -98,6 +97,10 @@ def _is_int(value: Any) -> bool:
 
 def _is_str(value: Any) -> bool:
     return isinstance(value, str)
+
+
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
 def _is_bool(value: Any) -> bool:
@@ -135,7 +138,7 @@ def build_service(raw: Mapping[str, Any], source: str = "") -> ServiceConfig:
     service_extra = c.extra(raw, "", "service")
     defaults = _Defaults(timeout, cache_ttl, output, hosts, disable_rest)
     endpoints = []
-    raw_endpoints = c.get(raw, "endpoints", "", lambda v: isinstance(v, list), "a list of endpoints", [])
+    raw_endpoints: list[Any] = c.get(raw, "endpoints", "", lambda v: isinstance(v, list), "a list of endpoints", [])
     for i, item in enumerate(raw_endpoints):
         path = f"endpoints[{i}]"
         if not isinstance(item, dict):
@@ -224,7 +227,7 @@ def _endpoint(c: _Collector, raw: Mapping[str, Any], path: str, d: _Defaults) ->
     input_headers = c.str_list(raw, "input_headers", path)
     input_query = c.str_list(raw, "input_query_strings", path)
     extra = c.extra(raw, path, "endpoint")
-    raw_backends = c.get(raw, "backend", path, lambda v: isinstance(v, list), "a list of backends", [])
+    raw_backends: list[Any] = c.get(raw, "backend", path, lambda v: isinstance(v, list), "a list of backends", [])
     if not raw_backends:
         c.error(_join(path, "backend"), f"endpoint {endpoint} has 0 backends defined")
     if output == "no-op" and len(raw_backends) > 1:
@@ -265,7 +268,7 @@ def _backend(c: _Collector, raw: Mapping[str, Any], path: str, d: _Defaults, met
             c.warnings.append(f"{_join(path, 'url_pattern')}: {ph.text} only resolves with proxy.sequential")
     skip_sanitize = c.get(raw, "disable_host_sanitize", path, _is_bool, "true or false", False)
     hosts = _hosts(c, raw, path, skip_sanitize) or d.hosts
-    if not hosts:
+    if not hosts and not raw.get("host"):
         c.error(_join(path, "host"), "no host: set host on the backend or at the top level")
     sd = c.get(raw, "sd", path, _is_str, "a string", "static")
     if sd not in ("", "static"):
@@ -273,9 +276,9 @@ def _backend(c: _Collector, raw: Mapping[str, Any], path: str, d: _Defaults, met
     encoding = c.get(raw, "encoding", path, _is_str, "a string", "json") or "json"
     if output == "no-op":
         encoding = "no-op"
-    mapping = c.get(raw, "mapping", path,
-                    lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
-                    "an object of strings", {})
+    mapping: dict[str, str] = c.get(raw, "mapping", path,
+                                    lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
+                                    "an object of strings", {})
     return BackendConfig(
         url_pattern=pattern, hosts=hosts,
         method=(c.get(raw, "method", path, _is_str, "a string", "") or method).upper(),

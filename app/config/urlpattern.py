@@ -47,8 +47,6 @@ class Placeholder:
     field: str = ""    # RESP: the dotted field after "respN_" ("" = whole body)
 
 
-
-
 @dataclass(frozen=True)
 class URLPattern:
     source: str

@@ -1,7 +1,7 @@
 """The Flask view of one endpoint: flask.request -> ProxyRequest -> Response.
 
 Per request it only does request work: check the path parameters, read the
-body once (capped by ``MAX_CONTENT_LENGTH`` -> 413), filter query strings and
+body once (capped by ``GATEWAY_MAX_BODY`` -> 413), filter query strings and
 headers, set the deadline, call the endpoint proxy and render.  Everything
 else was compiled when the view was built.
 """
@@ -12,6 +12,7 @@ import time
 from typing import Any, Callable, Mapping, Optional
 
 from flask import request
+from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from app.config.model import EndpointConfig
@@ -50,13 +51,14 @@ def build_view(endpoint: EndpointConfig, proxy: Proxy, router: RouterSettings, s
     trusted = settings.trusted_proxies
     check_encoding = not router.disable_path_decoding
     prefix = f"[ENDPOINT: {endpoint.endpoint}]"
+    max_body = settings.max_body
 
     def endpoint_view(**variables: str) -> Response:
         environ = request.environ
         params = {name: variables[var] for var, name in names}
         if not params_ok(params.values(), environ, check_encoding):
             return plain(400, BAD_PARAMS_BODY)
-        body = request.get_data(cache=False) if _has_body(environ) else b""
+        body = read_body(environ, max_body)
         query: tuple[tuple[str, str], ...] = ()
         if query_names and environ.get("QUERY_STRING"):
             query = tuple((k, v) for k, v in request.args.items(multi=True) if keep_all_query or k in query_names)
@@ -78,8 +80,35 @@ def build_view(endpoint: EndpointConfig, proxy: Proxy, router: RouterSettings, s
     return endpoint_view
 
 
-def _has_body(environ: Mapping[str, Any]) -> bool:
-    return bool(environ.get("CONTENT_LENGTH")) or "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
+def read_body(environ: Mapping[str, Any], limit: int) -> bytes:
+    """The whole client body, or 413 when it is larger than ``limit`` bytes.
+
+    Read here rather than through ``request.get_data``: werkzeug's capped
+    stream silently stops at the cap on the first read, which would forward
+    a truncated chunked body.
+    """
+    stream = environ["wsgi.input"]
+    length = environ.get("CONTENT_LENGTH")
+    if length:
+        try:
+            size = int(length)
+        except ValueError:
+            raise BadRequest("invalid Content-Length") from None
+        if size > limit:
+            raise RequestEntityTooLarge()
+        return bytes(stream.read(size)) if size else b""
+    if "chunked" not in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower():
+        return b""
+    chunks, total = [], 0
+    while total <= limit:
+        chunk = stream.read(limit + 1 - total)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    if total > limit:
+        raise RequestEntityTooLarge()
+    return b"".join(chunks)
 
 
 def _log_error(prefix: str, error: GatewayError) -> None:

@@ -13,6 +13,7 @@ import json
 from typing import Any, Optional
 
 from flask import Flask, Request
+from flask.globals import request_ctx
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.wrappers import Response
@@ -33,21 +34,17 @@ class ExactMethodsRule(Rule):
 
 
 class GatewayFlask(Flask):
-    url_rule_class = ExactMethodsRule
+    url_rule_class = ExactMethodsRule  # type: ignore[assignment]
     url_map_class = Map
 
     router_settings: RouterSettings = RouterSettings()
     routes: tuple[Route, ...] = ()
 
-    def dispatch_request(self) -> Any:  # type: ignore[override]
-        req: Request = self._request()
+    def dispatch_request(self) -> Any:
+        req: Request = request_ctx.request
         if req.routing_exception is not None:
             return self.routing_miss(req, req.routing_exception)
         return super().dispatch_request()
-
-    def _request(self) -> Request:
-        from flask import request
-        return request._get_current_object()  # type: ignore[attr-defined, no-any-return]
 
     def routing_miss(self, req: Request, exc: HTTPException) -> Response:
         """KrakenD's answer for a request no rule took as it is."""

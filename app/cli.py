@@ -1,0 +1,106 @@
+"""The ``propylon`` command (also ``python -m app``).
+
+* ``propylon check -c FILE``: load the config and build every endpoint
+  stack; print each error with its JSON path (exit 1), or the endpoints it
+  would serve and the namespaces it would ignore (exit 0);
+* ``propylon routes -c FILE``: the route table;
+* ``propylon settings``: the ``GATEWAY_*`` environment table (Markdown);
+* ``propylon demo-backends``: start the demo users/billing/preferences
+  services used by ``config/examples/user-profile.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Optional, Sequence, TextIO
+
+from app import config as config_pkg
+from app import settings as settings_mod
+from app.config.model import ServiceConfig
+from app.errors import ConfigError, ConfigErrors
+
+
+def _load_checked(path: str, out: TextIO) -> Optional[ServiceConfig]:
+    """Load and build everything; print the errors and return None when there are any."""
+    from app import create_app
+    try:
+        service = config_pkg.load(path)
+        create_app(settings_mod.Settings(config_path=path, log_level="CRITICAL"), service, strict=True)
+    except ConfigError as exc:
+        errors = exc.errors if isinstance(exc, ConfigErrors) else (exc,)
+        print(f"{path}: {len(errors)} error(s)", file=out)
+        for error in errors:
+            print(f"  ERROR {error}", file=out)
+        return None
+    return service
+
+
+def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    service = _load_checked(args.config, out)
+    if service is None:
+        return 1
+    print(f"{args.config}: configuration OK (version 3, {len(service.endpoints)} endpoints)", file=out)
+    for endpoint in service.endpoints:
+        print(f"  {endpoint.method:<6} {endpoint.endpoint}  ({len(endpoint.backends)} backend"
+              f"{'s' if len(endpoint.backends) != 1 else ''}, timeout {endpoint.timeout:g}s, "
+              f"{endpoint.output_encoding})", file=out)
+    if service.ignored_namespaces:
+        print("Not implemented by Propylon (accepted and ignored):", file=out)
+        for path, namespace in service.ignored_namespaces:
+            print(f"  {path}: {namespace}", file=out)
+    from app.wiring import service_warnings
+    for warning in service_warnings(service):
+        print(f"WARNING {warning}", file=out)
+    return 0
+
+
+def cmd_routes(args: argparse.Namespace, out: TextIO) -> int:
+    service = _load_checked(args.config, out)
+    if service is None:
+        return 1
+    for endpoint in service.endpoints:
+        print(f"{endpoint.method:<6} {endpoint.endpoint}", file=out)
+        for backend in endpoint.backends:
+            hosts = ", ".join(backend.hosts)
+            print(f"         -> {backend.method:<6} {hosts}{backend.url_pattern.source}  [{backend.encoding}]",
+                  file=out)
+    return 0
+
+
+def cmd_settings(args: argparse.Namespace, out: TextIO) -> int:
+    out.write(settings_mod.markdown_table())
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    from app import demo
+    demo.serve_forever(args.host, args.port, out)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="propylon", description="KrakenD-compatible API gateway")
+    sub = top.add_subparsers(dest="command", required=True)
+    default_config = settings_mod.read("GATEWAY_CONFIG")
+    for name, func, text in (("check", cmd_check, "validate a configuration and build every endpoint"),
+                             ("routes", cmd_routes, "list the routes a configuration serves")):
+        cmd = sub.add_parser(name, help=text, description=text)
+        cmd.add_argument("-c", "--config", default=default_config,
+                         help=f"configuration file (default: $GATEWAY_CONFIG or {default_config})")
+        cmd.set_defaults(func=func)
+    cmd = sub.add_parser("settings", help="print the GATEWAY_* environment settings as Markdown")
+    cmd.set_defaults(func=cmd_settings)
+    cmd = sub.add_parser("demo-backends", help="serve the demo users, billing and preferences services")
+    cmd.add_argument("--host", default="127.0.0.1")
+    cmd.add_argument("--port", type=int, default=9100, help="users on PORT, billing on PORT+1, preferences on PORT+2")
+    cmd.set_defaults(func=cmd_demo)
+    return top
+
+
+def main(argv: Optional[Sequence[str]] = None, out: TextIO = sys.stdout) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args, out))
+    except ValueError as exc:  # a GATEWAY_* variable that does not cast
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

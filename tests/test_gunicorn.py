@@ -1,0 +1,138 @@
+"""End to end under real gunicorn (gthread, 2 workers), the way operators run it."""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import requests
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Gunicorn:
+    def __init__(self, config: Path, port: int, workers: int = 2) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+        env.update(GATEWAY_CONFIG=str(config), GATEWAY_BIND=f"127.0.0.1:{port}", GATEWAY_WORKERS=str(workers),
+                   GATEWAY_THREADS="4")
+        self.url = f"http://127.0.0.1:{port}"
+        self.port = port
+        self.log = ""
+        self.process = subprocess.Popen([sys.executable, "-m", "gunicorn", "wsgi:app"], cwd=ROOT, env=env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url + "/__health", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+            if self.process.poll() is not None:
+                break
+        self.stop()
+        raise RuntimeError(f"gunicorn did not start:\n{self.log}")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if self.process.stdout is not None and not self.process.stdout.closed:
+            self.log = self.process.stdout.read().decode()
+            self.process.stdout.close()
+        return self.process.returncode
+
+
+@pytest.fixture
+def default_gateway(tmp_path) -> Iterator[Gunicorn]:
+    """The shipped default config, moved to a free port (it calls its own /__echo/)."""
+    port = free_port()
+    text = (ROOT / "config/krakend.json").read_text().replace("8080", str(port))
+    config = tmp_path / "krakend.json"
+    config.write_text(text)
+    server = Gunicorn(config, port)
+    yield server
+    server.stop()
+
+
+def test_default_config_aggregates_offline_under_two_workers(default_gateway):
+    pids = set()
+    for _ in range(20):
+        response = requests.get(default_gateway.url + "/demo/greeting/ana?lang=en", timeout=5,
+                                headers={"Accept-Language": "es", "Connection": "close"})
+        assert response.status_code == 200
+        body = response.json()
+        assert body["greeting"] == {"method": "GET", "query": {"lang": ["en"]},
+                                    "request": {"path": "/__echo/greetings/ana"}}
+        assert body["profile"]["Accept-Language"] == ["es"]
+        assert response.headers["X-Krakend-Completed"] == "true"
+        pids.add(response.headers.get("Date"))
+    posted = requests.post(default_gateway.url + "/demo/echo", data=b'{"a":1}',
+                           headers={"Content-Type": "application/json"}, timeout=5)
+    assert posted.json()["req_body"] == '{"a":1}'
+
+
+def test_raw_paths_under_gunicorn(default_gateway):
+    def status(path: str) -> tuple[int, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", default_gateway.port, timeout=5)
+        conn.request("GET", path)
+        response = conn.getresponse()
+        try:
+            return response.status, response.getheader("Location") or response.read().decode()
+        finally:
+            conn.close()
+    assert status("/demo//greeting/x") == (301, "/demo/greeting/x")
+    assert status("/demo/Greeting/x/") == (301, "/demo/greeting/x")
+    assert status("/demo/greeting/a%2Fb") in ((400, "error: encoded url params"), (404, "404 page not found"))
+    assert status("/demo/greeting/%2e%2e") == (400, "error: encoded url params")
+    assert status("/demo/greeting/a%252e") == (400, "error: encoded url params")
+
+
+def test_bad_config_stops_start_with_json_path(tmp_path):
+    config = tmp_path / "bad.json"
+    config.write_text(json.dumps({"version": 3, "endpoints": [
+        {"endpoint": "/a/{id}", "backend": [{"host": ["http://127.0.0.1:8000"], "url_pattern": "/{idd}"}]}]}))
+    with pytest.raises(RuntimeError) as failure:
+        Gunicorn(config, free_port())
+    assert "endpoints[0].backend[0].url_pattern: placeholder {idd} is not an endpoint parameter" in str(failure.value)
+
+
+def test_sigterm_lets_in_flight_requests_finish(tmp_path, backend):
+    config = tmp_path / "k.json"
+    config.write_text(json.dumps({"version": 3, "endpoints": [
+        {"endpoint": "/slow", "timeout": "3s", "backend": [{"host": [backend.url], "url_pattern": "/sleep/700/x",
+                                                            "allow": ["path"]}]}]}))
+    server = Gunicorn(config, free_port(), workers=1)
+    import threading
+    result: dict[str, object] = {}
+
+    def call() -> None:
+        result["response"] = requests.get(server.url + "/slow", timeout=10)
+    thread = threading.Thread(target=call)
+    thread.start()
+    time.sleep(0.3)
+    os.killpg(server.process.pid, signal.SIGTERM)
+    thread.join(10)
+    server.stop()
+    response = result["response"]
+    assert isinstance(response, requests.Response)
+    assert response.status_code == 200 and response.json() == {"path": "/sleep/700/x"}
