@@ -106,3 +106,6 @@ class MergeError(GatewayError):
     def __init__(self, errors: Sequence[GatewayError]) -> None:
         self.errors = tuple(errors)
         super().__init__("\n".join(str(e) for e in self.errors))
+
+    def log_text(self) -> str:
+        return "; ".join(e.log_text() if isinstance(e, BackendError) else str(e) for e in self.errors)

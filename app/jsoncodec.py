@@ -9,6 +9,7 @@ verbatim (``RawNumber``).  Encoding matches Go's ``encoding/json``: keys sorted,
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
@@ -39,6 +40,8 @@ def _number(literal: str) -> Any:
 
 
 def _integer(literal: str) -> Any:
+    if literal == "-0":
+        return RawNumber(literal)
     if len(literal.lstrip("-")) <= _I64_DIGITS:
         return int(literal)
     value = int(literal) if len(literal) < 4000 else None
@@ -47,13 +50,30 @@ def _integer(literal: str) -> Any:
     return RawNumber(literal)
 
 
-_DECODER = json.JSONDecoder(parse_float=_number, parse_int=_integer)
+def _constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_DECODER = json.JSONDecoder(parse_float=_number, parse_int=_integer, parse_constant=_constant)
 
 
 def loads(body: bytes) -> Any:
     """Decode a backend body; invalid UTF-8 is replaced as Go does. Raises ``ValueError``."""
     text = body.decode("utf-8", "replace")
     return _DECODER.decode(text)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _replace_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_surrogates(v) for v in value]
+    return value
 
 
 def _fragment(value: Any) -> Any:
@@ -68,7 +88,12 @@ _ESCAPES = ((b"<", b"\\u003c"), (b">", b"\\u003e"), (b"&", b"\\u0026"),
 
 def dumps(data: Any) -> bytes:
     """Encode as Go's ``json.Marshal`` would (sorted keys, HTML-safe escapes)."""
-    out = orjson.dumps(data, default=_fragment, option=orjson.OPT_SORT_KEYS)
+    try:
+        out = orjson.dumps(data, default=_fragment, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        # A lone surrogate escape (\\ud800) decodes to a str that is not valid
+        # UTF-8; Go decodes it as U+FFFD.  Rare, so only repaired on failure.
+        out = orjson.dumps(_replace_surrogates(data), default=_fragment, option=orjson.OPT_SORT_KEYS)
     # These bytes can only occur inside strings (fragments are numbers), so a
     # plain replace is exact.
     for raw, escaped in _ESCAPES:
@@ -78,7 +103,18 @@ def dumps(data: Any) -> bytes:
 
 
 def scalar_text(value: Any) -> str:
-    """A decoded value as Go's ``fmt`` prints it (sequential ``{respN_x}`` values)."""
+    """A decoded value as lura writes it into a URL (sequential ``{respN_x}`` values).
+
+    Like Go's ``fmt`` (``%v``), except that a top-level array is joined with
+    commas.
+    """
+    if isinstance(value, list):
+        return ",".join(_go_value(v) for v in value)
+    return _go_value(value)
+
+
+def _go_value(value: Any) -> str:
+    """Go's ``fmt.Sprint`` of a decoded JSON value."""
     if isinstance(value, str):
         return value
     if isinstance(value, bool):
@@ -88,7 +124,7 @@ def scalar_text(value: Any) -> str:
     if isinstance(value, RawNumber):
         return value.literal
     if isinstance(value, list):
-        return ",".join(scalar_text(v) for v in value)
+        return "[" + " ".join(_go_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "map[" + " ".join(f"{k}:{scalar_text(v)}" for k, v in sorted(value.items())) + "]"
+        return "map[" + " ".join(f"{k}:{_go_value(v)}" for k, v in sorted(value.items())) + "]"
     return str(value)

@@ -161,7 +161,10 @@ def default_workers(environ: Mapping[str, str] | None = None) -> int:
     if workers is not None:
         return int(workers)
     if env.get("WEB_CONCURRENCY", "").strip():
-        return _positive_int(env["WEB_CONCURRENCY"])
+        try:
+            return _positive_int(env["WEB_CONCURRENCY"])
+        except ValueError as exc:
+            raise ValueError(f"WEB_CONCURRENCY={env['WEB_CONCURRENCY']!r}: {exc}") from None
     return 2 * _cores()
 
 

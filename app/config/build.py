@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping, Optional, TypeVar
 from app.config.durations import parse_duration
 from app.config.model import BackendConfig, EndpointConfig, ServiceConfig
 from app.config.namespaces import IMPLEMENTED, normalize
-from app.config.urlpattern import PARAM, RESP, compile_pattern
+from app.config.urlpattern import JWT, PARAM, RESP, compile_pattern
 from app.errors import ConfigError, ConfigErrors
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -266,6 +266,9 @@ def _backend(c: _Collector, raw: Mapping[str, Any], path: str, d: _Defaults, met
                     f"(the endpoint has: {', '.join('{' + p + '}' for p in params) or 'none'})")
         elif ph.kind == RESP and not (endpoint_extra.get("proxy") or {}).get("sequential"):
             c.warnings.append(f"{_join(path, 'url_pattern')}: {ph.text} only resolves with proxy.sequential")
+        elif ph.kind == JWT and "auth/validator" not in endpoint_extra:
+            c.warnings.append(f"{_join(path, 'url_pattern')}: {ph.text} only resolves with auth/validator "
+                              "on the endpoint")
     skip_sanitize = c.get(raw, "disable_host_sanitize", path, _is_bool, "true or false", False)
     hosts = _hosts(c, raw, path, skip_sanitize) or d.hosts
     if not hosts and not raw.get("host"):

@@ -1,6 +1,7 @@
 """Go duration strings (``150us``, ``100ms``, ``3s``, ``1h30m``) to seconds."""
 from __future__ import annotations
 
+import math
 import re
 
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -18,12 +19,14 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f"{value!r} is not a duration")
     if isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} is not a duration")
         return float(value) * 1e-9
     if not isinstance(value, str):
         raise ValueError(f"{value!r} is not a duration")
     text = value.strip()
     sign = -1.0 if text.startswith("-") else 1.0
-    body = text.lstrip("+-")
+    body = text[1:] if text[:1] in ("+", "-") else text
     if body == "0":
         return 0.0
     total, pos = 0.0, 0

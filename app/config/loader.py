@@ -27,6 +27,10 @@ def load_raw(path: str) -> dict[str, Any]:
     return parse_text(text, yaml_syntax=file.suffix.lower() in (".yml", ".yaml"), name=path)
 
 
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
 def parse_text(text: str, *, yaml_syntax: bool = False, name: str = "<config>") -> dict[str, Any]:
     """Decode config text; see ``load_raw``."""
     if yaml_syntax:
@@ -39,9 +43,11 @@ def parse_text(text: str, *, yaml_syntax: bool = False, name: str = "<config>") 
             raise ConfigError("", f"{name}: invalid YAML{where}: {problem}") from exc
     else:
         try:
-            tree = json.loads(text)
+            tree = json.loads(text, parse_constant=_reject_constant)
         except json.JSONDecodeError as exc:
             raise ConfigError("", f"{name}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+        except ValueError as exc:
+            raise ConfigError("", f"{name}: invalid JSON: {exc}") from exc
     if not isinstance(tree, dict):
         raise ConfigError("", f"{name}: the configuration must be a JSON object, got {type(tree).__name__}")
     return tree

@@ -21,6 +21,8 @@ class NotAnObject(ValueError):
 
 def _json(body: bytes) -> dict[str, Any]:
     value = jsoncodec.loads(body)
+    if value is None:
+        return {}  # Go decodes null into an empty map without error
     if not isinstance(value, dict):
         raise NotAnObject(f"expected a JSON object, got {type(value).__name__}")
     return value
@@ -28,6 +30,8 @@ def _json(body: bytes) -> dict[str, Any]:
 
 def _json_collection(body: bytes) -> dict[str, Any]:
     value = jsoncodec.loads(body)
+    if value is None:
+        return {"collection": None}
     if not isinstance(value, list):
         raise NotAnObject(f"expected a JSON array (is_collection), got {type(value).__name__}")
     return {"collection": value}
@@ -46,14 +50,10 @@ def _string(body: bytes) -> dict[str, Any]:
     return {"content": body.decode("utf-8", "replace")}
 
 
-def _string_collection(body: bytes) -> dict[str, Any]:
-    return {"collection": body.decode("utf-8", "replace")}
-
-
 def decoder_for(encoding: str, is_collection: bool) -> Decoder:
     """The decoder for a backend; raises nothing at build time (unknown -> json)."""
     if encoding == "safejson":
         return _safejson
     if encoding == "string":
-        return _string_collection if is_collection else _string
+        return _string  # lura's string decoder ignores is_collection
     return _json_collection if is_collection else _json

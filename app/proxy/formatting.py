@@ -72,8 +72,15 @@ def deny(data: Data, tree: Mapping[str, Any]) -> Data:
 
 
 def rename(data: Data, mapping: Mapping[str, str]) -> Data:
-    """Rename top-level keys; a dotted new name is cut at its first dot (as lura does)."""
-    return {mapping[k].split(".", 1)[0] if k in mapping else k: v for k, v in data.items()}
+    """Rename top-level keys; a dotted new name is cut at its first dot (as lura does).
+
+    A renamed value overwrites an existing key of the new name, whatever the key order.
+    """
+    out = {k: v for k, v in data.items() if k not in mapping}
+    for old, new in mapping.items():
+        if old in data:
+            out[new.split(".", 1)[0]] = data[old]
+    return out
 
 
 def build_shaper(target: str = "", allow_paths: Sequence[str] = (), deny_paths: Sequence[str] = (),

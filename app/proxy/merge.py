@@ -28,6 +28,12 @@ from app.proxy.model import Proxy, ProxyRequest, ProxyResponse
 MERGE_FRACTION = 0.85
 
 
+def _timed(proxy: Proxy, request: ProxyRequest) -> tuple[float, ProxyResponse]:
+    """Call a branch and note when its answer arrived (the merge order)."""
+    response = proxy(request)
+    return time.monotonic(), response
+
+
 def _combine(responses: Sequence[ProxyResponse], errors: Sequence[GatewayError], expected: int) -> ProxyResponse:
     if not responses:
         raise MergeError(errors)
@@ -45,14 +51,13 @@ def parallel(proxies: Sequence[Proxy], pool: PoolExecutor, timeout: float) -> Pr
 
     def merge_parallel(request: ProxyRequest) -> ProxyResponse:
         branch = dataclasses.replace(request, deadline=request.deadline - slack)
-        futures: list[Future[ProxyResponse]] = [pool.submit(p, branch) for p in rest]
-        responses: list[ProxyResponse] = []
+        pending: set[Future[tuple[float, ProxyResponse]]] = {pool.submit(_timed, p, branch) for p in rest}
+        arrived: list[tuple[float, ProxyResponse]] = []
         errors: list[GatewayError] = []
         try:
-            responses.append(first(branch))
+            arrived.append(_timed(first, branch))
         except GatewayError as exc:
             errors.append(exc)
-        pending: set[Future[ProxyResponse]] = set(futures)
         while pending:
             remaining = branch.deadline - time.monotonic()
             if remaining <= 0:
@@ -60,13 +65,14 @@ def parallel(proxies: Sequence[Proxy], pool: PoolExecutor, timeout: float) -> Pr
             done, pending = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
             for future in done:
                 try:
-                    responses.append(future.result())
+                    arrived.append(future.result())
                 except GatewayError as exc:
                     errors.append(exc)
         for future in pending:
             future.cancel()
             errors.append(BackendTimeout("merge", "branch still running at the merge deadline"))
-        return _combine(responses, errors, len(proxies))
+        arrived.sort(key=lambda item: item[0])
+        return _combine([response for _, response in arrived], errors, len(proxies))
     return merge_parallel
 
 

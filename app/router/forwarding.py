@@ -75,7 +75,8 @@ class HeaderPolicy:
             headers = {}
             for name, key in self.listed:
                 value = environ.get(key)
-                if value is not None:
+                # WSGI servers may set CONTENT_TYPE to "" when the client sent none.
+                if value is not None and (value or not key.startswith("CONTENT_")):
                     headers[name] = str(value)
         connection = environ.get("HTTP_CONNECTION")
         if connection:

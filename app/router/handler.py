@@ -16,7 +16,7 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from app.config.model import EndpointConfig
-from app.errors import GatewayError
+from app.errors import BackendError, GatewayError, MergeError
 from app.proxy.model import Proxy, ProxyRequest, ProxyResponse
 from app.router.clientip import client_ip
 from app.router.forwarding import HeaderPolicy
@@ -113,5 +113,5 @@ def read_body(environ: Mapping[str, Any], limit: int) -> bytes:
 
 def _log_error(prefix: str, error: GatewayError) -> None:
     if log.isEnabledFor(logging.WARNING):
-        text = error.log_text() if hasattr(error, "log_text") else str(error)
+        text = error.log_text() if isinstance(error, (BackendError, MergeError)) else str(error)
         log.warning("%s %s", prefix, text)
