@@ -7,11 +7,11 @@ When no copy answers completely, the last answer (or error) is returned.
 from __future__ import annotations
 
 import dataclasses
-import time
-from concurrent.futures import FIRST_COMPLETED, Executor as PoolExecutor, Future, wait
+from concurrent.futures import Executor as PoolExecutor
 from typing import Optional
 
 from app.errors import BackendTimeout, GatewayError
+from app.proxy.fanout import FanOut
 from app.proxy.model import Proxy, ProxyRequest, ProxyResponse
 
 CONCURRENT_FRACTION = 0.75
@@ -22,27 +22,19 @@ def concurrent(inner: Proxy, calls: int, pool: PoolExecutor, timeout: float) -> 
 
     def with_concurrent_calls(request: ProxyRequest) -> ProxyResponse:
         copy = dataclasses.replace(request, deadline=request.deadline - slack)
-        pending: set[Future[ProxyResponse]] = {pool.submit(inner, copy) for _ in range(calls)}
+        copies = FanOut(pool, [inner] * calls, copy)
         last: Optional[ProxyResponse] = None
         error: GatewayError = BackendTimeout("concurrent", "no copy answered in time")
         try:
-            while pending:
-                remaining = copy.deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                done, pending = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
-                for future in done:
-                    try:
-                        response = future.result()
-                    except GatewayError as exc:
-                        error = exc
-                        continue
-                    if response.is_complete:
-                        return response
-                    last = response
+            for _, item in copies.arrivals(copy.deadline):
+                if isinstance(item, GatewayError):
+                    error = item
+                elif item.is_complete:
+                    return item
+                else:
+                    last = item
         finally:
-            for future in pending:
-                future.cancel()
+            copies.cancel()
         if last is not None:
             return last
         raise error

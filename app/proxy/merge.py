@@ -18,23 +18,22 @@ so a saturated pool only delays, it cannot deadlock.
 from __future__ import annotations
 
 import dataclasses
-import time
-from concurrent.futures import FIRST_COMPLETED, Executor as PoolExecutor, Future, wait
+from concurrent.futures import Executor as PoolExecutor
 from typing import Any, Sequence
 
 from app.errors import BackendTimeout, GatewayError, MergeError
+from app.proxy import fanout
+from app.proxy.fanout import Arrival, FanOut
 from app.proxy.model import Proxy, ProxyRequest, ProxyResponse
 
 MERGE_FRACTION = 0.85
 
 
-def _timed(proxy: Proxy, request: ProxyRequest) -> tuple[float, ProxyResponse]:
-    """Call a branch and note when its answer arrived (the merge order)."""
-    response = proxy(request)
-    return time.monotonic(), response
-
-
-def _combine(responses: Sequence[ProxyResponse], errors: Sequence[GatewayError], expected: int) -> ProxyResponse:
+def _combine(arrived: Sequence[Arrival], late: int, expected: int) -> ProxyResponse:
+    """Merge answers in arrival order; ``late`` branches missed the deadline."""
+    responses = [item for _, item in sorted(arrived, key=lambda a: a[0]) if isinstance(item, ProxyResponse)]
+    errors: list[GatewayError] = [item for _, item in arrived if isinstance(item, GatewayError)]
+    errors += [BackendTimeout("merge", "branch still running at the merge deadline")] * late
     if not responses:
         raise MergeError(errors)
     data: dict[str, Any] = {}
@@ -51,28 +50,11 @@ def parallel(proxies: Sequence[Proxy], pool: PoolExecutor, timeout: float) -> Pr
 
     def merge_parallel(request: ProxyRequest) -> ProxyResponse:
         branch = dataclasses.replace(request, deadline=request.deadline - slack)
-        pending: set[Future[tuple[float, ProxyResponse]]] = {pool.submit(_timed, p, branch) for p in rest}
-        arrived: list[tuple[float, ProxyResponse]] = []
-        errors: list[GatewayError] = []
-        try:
-            arrived.append(_timed(first, branch))
-        except GatewayError as exc:
-            errors.append(exc)
-        while pending:
-            remaining = branch.deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            done, pending = wait(pending, timeout=remaining, return_when=FIRST_COMPLETED)
-            for future in done:
-                try:
-                    arrived.append(future.result())
-                except GatewayError as exc:
-                    errors.append(exc)
-        for future in pending:
-            future.cancel()
-            errors.append(BackendTimeout("merge", "branch still running at the merge deadline"))
-        arrived.sort(key=lambda item: item[0])
-        return _combine([response for _, response in arrived], errors, len(proxies))
+        others = FanOut(pool, rest, branch)
+        arrived = [fanout.call(first, branch)]
+        arrived.extend(others.arrivals(branch.deadline))
+        others.cancel()
+        return _combine(arrived, others.outstanding, len(proxies))
     return merge_parallel
 
 
@@ -83,20 +65,15 @@ def sequential(proxies: Sequence[Proxy], timeout: float) -> Proxy:
     def merge_sequential(request: ProxyRequest) -> ProxyResponse:
         deadline = request.deadline - slack
         previous: dict[int, ProxyResponse] = {}
-        responses: list[ProxyResponse] = []
-        errors: list[GatewayError] = []
+        arrived: list[Arrival] = []
         for index, proxy in enumerate(proxies):
             branch = dataclasses.replace(request, deadline=deadline, previous=dict(previous))
-            try:
-                response = proxy(branch)
-            except GatewayError as exc:
-                if index == 0:
-                    raise
-                errors.append(exc)
+            arrival = fanout.call(proxy, branch)
+            if index == 0 and isinstance(arrival[1], GatewayError):
+                raise arrival[1]
+            arrived.append(arrival)
+            if isinstance(arrival[1], GatewayError) or not arrival[1].is_complete:
                 break
-            responses.append(response)
-            previous[index] = response
-            if not response.is_complete:
-                break
-        return _combine(responses, errors, len(proxies))
+            previous[index] = arrival[1]
+        return _combine(arrived, 0, len(proxies))
     return merge_sequential

@@ -62,7 +62,6 @@ class RequestsTransport:
 
     def __call__(self, wire: WireRequest, deadline: float) -> WireResponse:
         method, url, headers, body = wire.method, wire.url, dict(wire.headers), wire.body
-        origin = _origin(url)
         for _ in range(MAX_REDIRECTS + 1):
             response = self._send(method, url, headers, body, deadline)
             status = response.status_code
@@ -71,7 +70,7 @@ class RequestsTransport:
                 return WireResponse(status, _header_lines(response), self._read(response, deadline, url), url)
             response.close()
             target = urljoin(url, location)
-            if _origin(target) != origin:
+            if _origin(target) != _origin(wire.url):
                 raise BackendRedirectError(url, f"redirect {status} to another origin: {target}")
             if status in (301, 302, 303) and method not in ("GET", "HEAD"):
                 method, body = "GET", None
@@ -104,10 +103,13 @@ class RequestsTransport:
         total = 0
         try:
             while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise BackendTimeout(url, "deadline passed while reading the body")
-                _set_read_timeout(raw, remaining)
+                # The socket already waits at most what was left when the call
+                # was sent; later reads get only what is left now.
+                if chunks:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise BackendTimeout(url, "deadline passed while reading the body")
+                    _set_read_timeout(raw, remaining)
                 chunk = raw.read1(_CHUNK, decode_content=True)
                 if not chunk:
                     break
