@@ -90,9 +90,10 @@ def parser() -> argparse.ArgumentParser:
         cmd.set_defaults(func=func)
     cmd = sub.add_parser("settings", help="print the GATEWAY_* environment settings as Markdown")
     cmd.set_defaults(func=cmd_settings)
-    cmd = sub.add_parser("demo-backends", help="serve the demo users, billing and preferences services")
+    cmd = sub.add_parser("demo-backends", help="serve the demo users, billing, preferences and identity services")
     cmd.add_argument("--host", default="127.0.0.1")
-    cmd.add_argument("--port", type=int, default=9100, help="users on PORT, billing on PORT+1, preferences on PORT+2")
+    cmd.add_argument("--port", type=int, default=9100,
+                     help="users on PORT, billing PORT+1, preferences PORT+2, identity (JWKS, tokens) PORT+3")
     cmd.set_defaults(func=cmd_demo)
     return top
 

@@ -136,3 +136,13 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path, backend):
     response = result["response"]
     assert isinstance(response, requests.Response)
     assert response.status_code == 200 and response.json() == {"path": "/sleep/700/x"}
+
+
+def test_oversized_header_refused_by_gunicorn(default_gateway):
+    conn = http.client.HTTPConnection("127.0.0.1", default_gateway.port, timeout=5)
+    try:
+        conn.request("GET", "/demo/greeting/x", headers={"Authorization": "Bearer " + "x" * 9000})
+        response = conn.getresponse()
+        assert response.status in (400, 431)
+    finally:
+        conn.close()

@@ -3,17 +3,14 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Sequence
 
+from app.proxy.formatting import dig
+
 
 def lookup(claims: Mapping[str, Any], key: str, nested: bool) -> Any:
     """A claim by name; dotted names are walked when ``nested`` and not a URL (KrakenD's rule)."""
     if key in claims or not nested or "." not in key or key.startswith("http"):
         return claims.get(key)
-    node: Any = claims
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
+    return dig(claims, key)
 
 
 def as_strings(value: Any) -> tuple[str, ...]:

@@ -14,13 +14,19 @@ Shaper = Callable[[Data], Data]
 _LEAF: dict[str, Any] = {}
 
 
+def dig(data: Any, path: str, default: Any = None) -> Any:
+    """The value at dotted ``path`` through nested objects; ``default`` when any step is missing."""
+    node = data
+    for key in path.split("."):
+        if not isinstance(node, dict) or key not in node:
+            return default
+        node = node[key]
+    return node
+
+
 def extract_target(data: Data, target: str) -> Data:
     """The object at dotted path ``target``; ``{}`` when missing or not an object."""
-    node: Any = data
-    for key in target.split("."):
-        if not isinstance(node, dict) or key not in node:
-            return {}
-        node = node[key]
+    node = dig(data, target)
     return node if isinstance(node, dict) else {}
 
 

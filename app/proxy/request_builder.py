@@ -22,7 +22,11 @@ from urllib.parse import urlencode
 from app import jsoncodec
 from app.config.model import BackendConfig
 from app.config.urlpattern import JWT, PARAM, Placeholder
+from app.proxy.formatting import dig
 from app.proxy.model import Proxy, ProxyRequest
+
+
+_UNSET = object()
 
 
 def claim_text(value: Any) -> Optional[str]:
@@ -43,22 +47,23 @@ def claim_text(value: Any) -> Optional[str]:
     return jsoncodec.dumps(value).decode()
 
 
+def _claim(claims: Mapping[str, Any], name: str) -> Any:
+    """A claim by its exact name (URLs and ``a:b`` names included), else by a dotted path into objects."""
+    return claims[name] if name in claims else dig(claims, name)
+
+
 def _lookup(request: ProxyRequest, ph: Placeholder) -> Optional[str]:
     if ph.kind == PARAM:
         return request.params.get(ph.name)
     if ph.kind == JWT:
-        return claim_text(request.claims.get(ph.name)) if request.claims is not None else None
+        return claim_text(_claim(request.claims, ph.name)) if request.claims is not None else None
     previous = request.previous.get(ph.index)
     if previous is None:
         return None
     if not ph.field:
         return previous.raw.decode("utf-8", "replace") if previous.raw is not None else None
-    node: Any = previous.data
-    for key in ph.field.split("."):
-        if not isinstance(node, dict) or key not in node:
-            return None
-        node = node[key]
-    return jsoncodec.scalar_text(node)
+    node = dig(previous.data, ph.field, _UNSET)
+    return None if node is _UNSET else jsoncodec.scalar_text(node)
 
 
 def query_filter(allowed: tuple[str, ...]) -> Optional[frozenset[str]]:

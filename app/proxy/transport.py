@@ -43,9 +43,11 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 class RequestsTransport:
     """Executor over per-thread ``requests`` Sessions; see the module docstring."""
 
-    def __init__(self, max_response: int, pool_maxsize: int = 32) -> None:
+    def __init__(self, max_response: int, pool_maxsize: int = 32, verify: bool | str = True) -> None:
         self.max_response = max_response
         self.pool_maxsize = pool_maxsize
+        #: TLS verification: True (system CAs via certifi) or the path of a CA bundle; never off.
+        self.verify = verify
         self._local = threading.local()
 
     def _adapter(self, url: str) -> requests.adapters.BaseAdapter:
@@ -90,7 +92,7 @@ class RequestsTransport:
         prepared.headers = CaseInsensitiveDict(headers)
         prepared.body = body or None
         try:
-            return self._adapter(url).send(prepared, stream=True,
+            return self._adapter(url).send(prepared, stream=True, verify=self.verify,
                                            timeout=(min(CONNECT_TIMEOUT, remaining), remaining))
         except requests.Timeout as exc:
             raise BackendTimeout(url, type(exc).__name__) from exc

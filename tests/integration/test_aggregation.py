@@ -131,3 +131,23 @@ def test_concurrent_calls_first_complete_answer_wins(gateway, backend):
     while backend.hits["echo"] < 3 and time.monotonic() < deadline:
         time.sleep(0.01)
     assert backend.hits["echo"] == 3
+
+
+def test_user_profile_jwt_example_end_to_end(gateway, demo_services):
+    import requests as client
+    from tests.conftest import ROOT
+    config = json.loads((ROOT / "config/examples/user-profile-jwt.json").read_text())
+    endpoint = config["endpoints"][0]
+    for backend_config, host in zip(endpoint["backend"], demo_services):
+        backend_config["host"] = [host]
+    endpoint["extra_config"]["auth/validator"]["jwk_url"] = f"{demo_services[3]}/jwks.json"
+    del config["version"]
+    gw = gateway(config)
+    token = client.get(f"{demo_services[3]}/token?user_id=7", timeout=5).text
+    response = gw.get("/api/v1/user-profile", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert response.json() == {"contact_email": "alice@example.com", "id": 7, "name": "Alice",
+                               "preferences": {"language": "en", "theme": "dark"}, "subscription_plan": "pro"}
+    assert gw.get("/api/v1/user-profile").status_code == 401
+    guest = client.get(f"{demo_services[3]}/token?user_id=7&roles=guest", timeout=5).text
+    assert gw.get("/api/v1/user-profile", headers={"Authorization": f"Bearer {guest}"}).status_code == 403
