@@ -2,36 +2,53 @@
 
 gunicorn reads every module-level name here that matches one of its
 settings, so helpers are imported under underscore-prefixed names only.
+The configuration and the settings are checked here, before gunicorn binds
+its port or forks a worker: a mistake is printed once, with its JSON path or
+variable name, and gunicorn exits with status 1.
 """
-import os as _os
+import sys as _sys
+from dataclasses import replace as _replace
 
+from app import create_app as _create_app
 from app.config import load as _load_config
-from app.errors import ConfigError as _ConfigError
-from app.settings import default_workers as _default_workers, read as _read
+from app.errors import ConfigError as _ConfigError, ConfigErrors as _ConfigErrors
+from app.settings import Settings as _Settings, default_workers as _default_workers, read as _read
 
-_config_path = _read("GATEWAY_CONFIG")
+
+def _fail(lines):
+    for line in lines:
+        print(f"propylon: {line}", file=_sys.stderr)
+    _sys.exit(1)
+
+
 try:
-    _service = _load_config(_config_path)
-except _ConfigError:
-    _service = None  # the worker's create_app reports the errors with their JSON paths
+    _settings = _Settings.from_env()
+    workers = _default_workers()
+    _bind = _read("GATEWAY_BIND")
+    keepalive = _read("GATEWAY_KEEPALIVE")
+    _graceful = _read("GATEWAY_GRACEFUL_TIMEOUT")
+except ValueError as _exc:
+    _fail([str(_exc)])
+try:
+    _service = _load_config(_settings.config_path)
+    # Build every endpoint stack once here too, so namespace errors also stop
+    # the start before any worker forks (the workers build their own app).
+    _create_app(_replace(_settings, log_level="CRITICAL"), _service)
+except _ConfigError as _exc:
+    _errors = _exc.errors if isinstance(_exc, _ConfigErrors) else (_exc,)
+    _fail([f"{_settings.config_path}: {len(_errors)} configuration error(s)"] + [str(e) for e in _errors])
 
-_port = _service.port if _service else 8080
-_listen_ip = (_service.listen_ip if _service else "") or "0.0.0.0"
-bind = [_read("GATEWAY_BIND") or f"{_listen_ip}:{_port}"]
+bind = [_bind or f"{_service.listen_ip or '0.0.0.0'}:{_service.port}"]
 worker_class = "gthread"
-workers = _default_workers()
-threads = _read("GATEWAY_THREADS")
-keepalive = _read("GATEWAY_KEEPALIVE")
+threads = _settings.threads
 # A heartbeat, not a request deadline (gthread); endpoint timeouts bound requests.
 timeout = 30
-_longest = max((e.timeout for e in _service.endpoints), default=2.0) if _service else 2.0
-graceful_timeout = _read("GATEWAY_GRACEFUL_TIMEOUT") or int(_longest) + 5
+graceful_timeout = _graceful or int(max((e.timeout for e in _service.endpoints), default=2.0)) + 5
 # Threads and sockets must be created after fork; SIGHUP must reload the code.
 preload_app = False
 # Believe X-Forwarded-Proto/For only from the configured proxies.
-_trusted = _read("GATEWAY_TRUSTED_PROXIES")
-forwarded_allow_ips = ",".join(str(n) for n in _trusted) if _trusted else "127.0.0.1,::1"
+forwarded_allow_ips = ",".join(str(n) for n in _settings.trusted_proxies) or "127.0.0.1,::1"
 max_requests = 10000
 max_requests_jitter = 1000
-if _os.environ.get("GATEWAY_DEBUG", "") not in ("", "0", "false", "no", "off"):
+if _settings.debug:
     loglevel = "debug"

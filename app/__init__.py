@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from app import config as config_pkg
 from app import wiring
 from app.config.model import ServiceConfig
+from app.config.namespaces import is_known
 from app.deps import GatewayDeps
 from app.errors import ConfigError, ConfigErrors
 from app.logs import configure_logging
@@ -47,6 +48,13 @@ def create_app(settings: Optional[Settings] = None, service: Optional[ServiceCon
     app.config["PROPYLON_SERVICE"] = service
     app.config["PROPYLON_DEPS"] = deps
     router = options.from_config(service.extra_config)
+    raw_router = service.extra_config.get(options.NAMESPACE)
+    if isinstance(raw_router, dict):
+        deps.warn_unknown_keys(raw_router, options.KEYS | options.IGNORED, f"extra_config.{options.NAMESPACE}")
+        deps.warnings.extend(f"extra_config.router.{key}: accepted but not implemented by Propylon"
+                             + (" (client IPs come from GATEWAY_TRUSTED_PROXIES)" if "ip" in key or "prox" in key
+                                else "")
+                             for key in sorted(options.IGNORED & raw_router.keys()))
     app.router_settings = router
     routes = _register_builtins(app, service, settings, router)
     errors: list[ConfigError] = []
@@ -70,9 +78,10 @@ def create_app(settings: Optional[Settings] = None, service: Optional[ServiceCon
     if errors:
         raise ConfigErrors(errors)
     app.routes = tuple(routes)
+    app.config["PROPYLON_WARNINGS"] = tuple(deps.warnings)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
-    _log_findings(service)
+    _log_findings(service, deps.warnings)
     log.info("[SERVICE] %d endpoints from %s", len(service.endpoints), service.source or "<memory>")
     return app
 
@@ -118,12 +127,17 @@ def _unexpected_error(exc: Exception) -> Response:
     return plain(500, b"500 internal server error")
 
 
-def _log_findings(service: ServiceConfig) -> None:
+def _log_findings(service: ServiceConfig, build_warnings: list[str]) -> None:
     """Ignored namespaces once per namespace (with where), then every warning."""
     places: dict[str, list[str]] = {}
     for path, namespace in service.ignored_namespaces:
         places.setdefault(namespace, []).append(path)
     for namespace, paths in places.items():
-        log.info("[SERVICE] namespace %s is not implemented by Propylon; ignored at %s", namespace, ", ".join(paths))
-    for warning in wiring.service_warnings(service):
+        if is_known(namespace):
+            log.info("[SERVICE] namespace %s is not implemented by Propylon; ignored at %s", namespace,
+                     ", ".join(paths))
+        else:
+            log.warning("[SERVICE] unknown namespace %s (not a KrakenD namespace: a typo?); ignored at %s",
+                        namespace, ", ".join(paths))
+    for warning in wiring.service_warnings(service) + build_warnings:
         log.warning("[SERVICE] %s", warning)

@@ -17,47 +17,62 @@ from typing import Optional, Sequence, TextIO
 from app import config as config_pkg
 from app import settings as settings_mod
 from app.config.model import ServiceConfig
+from app.config.namespaces import is_known
 from app.errors import ConfigError, ConfigErrors
 
 
-def _load_checked(path: str, out: TextIO) -> Optional[ServiceConfig]:
-    """Load and build everything; print the errors and return None when there are any."""
+def _load_checked(path: str, out: TextIO) -> Optional[tuple[ServiceConfig, tuple[str, ...]]]:
+    """Load and build everything: (config, build warnings); print the errors and return None if any."""
     from app import create_app
     try:
         service = config_pkg.load(path)
-        create_app(settings_mod.Settings(config_path=path, log_level="CRITICAL"), service, strict=True)
+        app = create_app(settings_mod.Settings(config_path=path, log_level="CRITICAL"), service, strict=True)
     except ConfigError as exc:
         errors = exc.errors if isinstance(exc, ConfigErrors) else (exc,)
         print(f"{path}: {len(errors)} error(s)", file=out)
         for error in errors:
             print(f"  ERROR {error}", file=out)
         return None
-    return service
+    return service, app.config["PROPYLON_WARNINGS"]
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
-    service = _load_checked(args.config, out)
-    if service is None:
+    loaded = _load_checked(args.config, out)
+    try:
+        settings_mod.Settings.from_env()
+        settings_mod.default_workers()
+    except ValueError as exc:
+        print(f"environment: ERROR {exc}", file=out)
         return 1
-    print(f"{args.config}: configuration OK (version 3, {len(service.endpoints)} endpoints)", file=out)
+    if loaded is None:
+        return 1
+    service, build_warnings = loaded
+    count = len(service.endpoints)
+    print(f"{args.config}: configuration OK (version 3, {count} endpoint{'' if count == 1 else 's'})", file=out)
     for endpoint in service.endpoints:
         print(f"  {endpoint.method:<6} {endpoint.endpoint}  ({len(endpoint.backends)} backend"
               f"{'s' if len(endpoint.backends) != 1 else ''}, timeout {endpoint.timeout:g}s, "
               f"{endpoint.output_encoding})", file=out)
-    if service.ignored_namespaces:
-        print("Not implemented by Propylon (accepted and ignored):", file=out)
-        for path, namespace in service.ignored_namespaces:
+    known = [(p, n) for p, n in service.ignored_namespaces if is_known(n)]
+    unknown = [(p, n) for p, n in service.ignored_namespaces if not is_known(n)]
+    if known:
+        print("Not implemented by Propylon (KrakenD namespaces, accepted and ignored):", file=out)
+        for path, namespace in known:
             print(f"  {path}: {namespace}", file=out)
+    for path, namespace in unknown:
+        print(f"WARNING {path}: unknown namespace {namespace!r} (not a KrakenD namespace: a typo?); ignored",
+              file=out)
     from app.wiring import service_warnings
-    for warning in service_warnings(service):
+    for warning in service_warnings(service) + list(build_warnings):
         print(f"WARNING {warning}", file=out)
     return 0
 
 
 def cmd_routes(args: argparse.Namespace, out: TextIO) -> int:
-    service = _load_checked(args.config, out)
-    if service is None:
+    loaded = _load_checked(args.config, out)
+    if loaded is None:
         return 1
+    service = loaded[0]
     for endpoint in service.endpoints:
         print(f"{endpoint.method:<6} {endpoint.endpoint}", file=out)
         for backend in endpoint.backends:

@@ -7,7 +7,10 @@ every builder instead of living in module globals.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from app.config.namespaces import unknown_keys
 
 from app.proxy.model import Executor
 from app.proxy.transport import RequestsTransport
@@ -24,6 +27,12 @@ class GatewayDeps:
     concurrent_pool: ThreadPoolExecutor
     #: True in ``propylon check``: features raise ConfigError instead of failing closed at run time.
     strict: bool = False
+    #: Non-fatal findings while building stacks (unknown keys...), for ``propylon check`` and the log.
+    warnings: list[str] = field(default_factory=list)
+
+    def warn_unknown_keys(self, raw: Mapping[str, Any], known: frozenset[str], path: str) -> None:
+        for key in unknown_keys(raw, known):
+            self.warnings.append(f"{path}.{key}: unknown key, ignored (known: {', '.join(sorted(known))})")
 
     @classmethod
     def create(cls, settings: Settings, strict: bool = False) -> "GatewayDeps":

@@ -95,7 +95,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("GATEWAY_MAX_RESPONSE", "size", _size, "10M",
             "Largest decoded backend response body; a larger one fails that backend."),
     Setting("GATEWAY_TRUSTED_PROXIES", "CIDR list", _networks, "",
-            "Comma-separated proxies whose `X-Forwarded-For` is believed; empty: the socket peer is the client."),
+            "Comma-separated proxies whose `X-Forwarded-For` is believed; none: the socket peer is the client "
+            "(also gunicorn's `forwarded_allow_ips`, else `127.0.0.1,::1`)."),
     Setting("GATEWAY_KEEPALIVE", "seconds", _positive_int, "5",
             "Seconds gunicorn keeps an idle client connection open."),
     Setting("GATEWAY_GRACEFUL_TIMEOUT", "seconds", _positive_int, "",
@@ -172,6 +173,6 @@ def markdown_table() -> str:
     """The settings table as Markdown, for the README (``propylon settings``)."""
     lines = ["| variable | type | default | description |", "| --- | --- | --- | --- |"]
     for s in SETTINGS:
-        default = f"`{s.default}`" if s.default else "derived"
+        default = f"`{s.default}`" if s.default else ("none" if s.kind == "CIDR list" else "derived")
         lines.append(f"| `{s.name}` | {s.kind} | {default} | {s.description} |")
     return "\n".join(lines) + "\n"

@@ -100,3 +100,26 @@ def test_python_dash_m_app_and_exit_codes(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     json.loads((ROOT / "config/krakend.json").read_text())
     assert Path(ROOT / "wsgi.py").read_text().count("create_app") == 2
+
+
+def test_check_tells_typos_from_unimplemented_features(tmp_path):
+    config = write_config(tmp_path, {
+        "extra_config": {"router": {"return_error_msg": True, "retrun": 1, "trusted_proxies": ["10.0.0.0/8"]},
+                         "totally/made-up": {}, "qos/ratelimit/router": {}},
+        "endpoints": [{"endpoint": "/c", "backend": [{"host": ["http://x:80"], "url_pattern": "/c", "extra_config": {
+            "backend/http": {"return_error_detail": True}}}]}]})
+    code, out = run("check", "-c", str(config))
+    assert code == 0
+    assert "extra_config: qos/ratelimit/router" in out
+    assert "unknown namespace 'totally/made-up'" in out
+    assert "extra_config.router.retrun: unknown key" in out
+    assert "extra_config.router.trusted_proxies: accepted but not implemented" in out
+    assert "backend/http.return_error_detail: unknown key, ignored (known: return_error_code, " \
+           "return_error_details)" in out
+
+
+def test_check_validates_the_environment(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("GATEWAY_WORKERS", "abc")
+    code, out = run("check", "-c", "config/krakend.json")
+    assert code == 1 and "GATEWAY_WORKERS='abc'" in out

@@ -146,3 +146,30 @@ def test_oversized_header_refused_by_gunicorn(default_gateway):
         assert response.status in (400, 431)
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"GATEWAY_WORKERS": "abc"}, "propylon: GATEWAY_WORKERS='abc'"),
+    ({"GATEWAY_MAX_BODY": "1X"}, "propylon: GATEWAY_MAX_BODY='1X'"),
+], ids=["workers", "body-size"])
+def test_bad_settings_stop_gunicorn_with_one_line(env, message):
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    environ.update(env)
+    result = subprocess.run([sys.executable, "-m", "gunicorn", "wsgi:app"], cwd=ROOT, env=environ,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_namespace_error_stops_gunicorn_before_binding(tmp_path):
+    config = tmp_path / "bad.json"
+    config.write_text(json.dumps({"version": 3, "endpoints": [{"endpoint": "/c", "extra_config": {
+        "proxy": {"static": {"strategy": "x"}}}, "backend": [{"host": ["http://x:80"], "url_pattern": "/c"}]}]}))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    environ.update(GATEWAY_CONFIG=str(config), GATEWAY_BIND=f"127.0.0.1:{free_port()}")
+    result = subprocess.run([sys.executable, "-m", "gunicorn", "wsgi:app"], cwd=ROOT, env=environ,
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert "endpoints[0].extra_config.proxy.static.strategy: unknown strategy 'x'" in result.stderr
+    assert "Traceback" not in result.stderr and "Booting worker" not in result.stderr

@@ -60,6 +60,11 @@ from app.router.render import GatewayResponse
 
 NAMESPACE = "auth/validator"
 MAX_TOKEN = 8192
+KEYS = frozenset({
+    "alg", "jwk_url", "jwk_local_path", "jwk_local_ca", "disable_jwk_security", "cache", "cache_duration",
+    "key_identify_strategy", "audience", "issuer", "roles", "roles_key", "roles_key_is_nested", "scopes",
+    "scopes_key", "scopes_matcher", "propagate_claims", "auth_header_name", "cookie_key", "leeway",
+    "operation_debug", "failed_jwk_key_cooldown"})
 log = logging.getLogger("propylon.auth")
 
 
@@ -184,6 +189,8 @@ def from_config(endpoint: EndpointConfig, deps: GatewayDeps) -> Optional[Callabl
     if NAMESPACE not in endpoint.extra_config:
         return None
     path = f"{endpoint.path}.extra_config.{NAMESPACE}"
+    if isinstance(endpoint.extra_config[NAMESPACE], dict):
+        deps.warn_unknown_keys(endpoint.extra_config[NAMESPACE], KEYS, path)
     try:
         settings = parse(endpoint.extra_config[NAMESPACE], path)
         source = _key_source(settings, deps, path)

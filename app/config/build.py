@@ -196,6 +196,7 @@ def _endpoint_params(c: _Collector, endpoint: str, path: str, disable_rest: bool
             if not disable_rest:
                 c.error(path, f"placeholder {{{name}}} must be a whole path segment "
                               "(or set disable_rest: true at the top level)")
+                params.append(name)  # so backends using it are not reported a second time
             elif not _LOOSE_PARAM.match(name):
                 c.error(path, f"invalid placeholder name {{{name}}}")
             else:

@@ -45,6 +45,37 @@ IMPLEMENTED: Mapping[str, frozenset[str]] = {
 }
 
 
+#: Every namespace KrakenD (CE and EE) documents; anything else in a config is
+#: most likely a typo, and ``propylon check`` says so.
+KRAKEND: frozenset[str] = frozenset({
+    "router", "proxy", "backend/http", "backend/http/client", "backend/amqp/consumer", "backend/amqp/producer",
+    "backend/lambda", "backend/pubsub/publisher", "backend/pubsub/subscriber", "backend/graphql", "backend/grpc",
+    "backend/soap", "backend/static-filesystem", "auth/validator", "auth/signer", "auth/revoker",
+    "auth/client-credentials", "auth/api-keys", "auth/basic", "auth/gcp", "auth/ntlm", "auth/jose",
+    "qos/ratelimit/router", "qos/ratelimit/proxy", "qos/ratelimit/tiered", "qos/ratelimit/service",
+    "qos/circuit-breaker", "qos/http-cache", "qos/redis", "modifier/martian", "modifier/lua-endpoint",
+    "modifier/lua-proxy", "modifier/lua-backend", "modifier/jmespath", "modifier/request-body-generator",
+    "modifier/response-body-generator", "modifier/response-headers", "modifier/body-generator",
+    "validation/cel", "validation/json-schema", "validation/response-json-schema", "security/cors",
+    "security/http", "security/bot-detector", "security/policies", "telemetry/logging", "telemetry/metrics",
+    "telemetry/opentelemetry", "telemetry/opentelemetry-security", "telemetry/opencensus", "telemetry/influx",
+    "telemetry/gelf", "telemetry/logstash", "telemetry/newrelic", "telemetry/moesif", "server/static-filesystem",
+    "server/virtualhost", "server/websocket", "websocket", "plugin/http-server", "plugin/http-client",
+    "plugin/req-resp-modifier", "documentation/openapi", "documentation/mcp", "grpc", "async/amqp",
+    "governance/quota", "governance/processors", "ai/llm", "ai/mcp",
+})
+
+
+def is_known(name: str) -> bool:
+    """A namespace KrakenD documents (implemented here or not)."""
+    return name in KRAKEND
+
+
+def unknown_keys(raw: Mapping[str, Any], known: frozenset[str]) -> list[str]:
+    """Keys of a namespace object that its feature does not read (comment keys excepted)."""
+    return sorted(k for k in raw if k not in known and k[:1] not in "@$_#")
+
+
 def canonical(name: str) -> str:
     """The short name of a namespace (unknown names are returned unchanged)."""
     return ALIASES.get(name, name)

@@ -23,6 +23,7 @@ from typing import Any, Mapping, Optional
 from app.errors import ConfigError
 
 NAMESPACE = "backend/http"
+KEYS = frozenset({"return_error_code", "return_error_details"})
 
 
 @dataclass(frozen=True)

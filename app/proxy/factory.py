@@ -32,6 +32,11 @@ ExecutorFeature = Callable[[BackendConfig, GatewayDeps], Optional[Callable[[Exec
 ProxyFeature = Callable[[BackendConfig, GatewayDeps], Optional[Middleware]]
 
 
+#: Keys of the ``proxy`` namespace Propylon reads (``sequential_propagated_params``
+#: only feeds Lua/CEL in KrakenD, so it is accepted and has no effect yet).
+PROXY_KEYS = frozenset({"sequential", "static", "flatmap_filter", "shadow", "sequential_propagated_params"})
+
+
 @dataclass(frozen=True)
 class ProxyNamespace:
     """The ``proxy`` namespace (core, lura's own): one parsed view per scope."""
@@ -64,10 +69,17 @@ def parse_proxy_namespace(extra: Mapping[str, Any], path: str) -> ProxyNamespace
     )
 
 
+def _check_keys(extra: Mapping[str, Any], path: str, deps: GatewayDeps) -> None:
+    for namespace, known in (("proxy", PROXY_KEYS), (backend_errors.NAMESPACE, backend_errors.KEYS)):
+        if isinstance(extra.get(namespace), dict):
+            deps.warn_unknown_keys(extra[namespace], known, f"{path}.extra_config.{namespace}")
+
+
 def build_backend_proxy(backend: BackendConfig, deps: GatewayDeps,
                         executor_features: Sequence[ExecutorFeature] = (),
                         proxy_features: Sequence[ProxyFeature] = ()) -> Proxy:
     """The whole stack of one backend; raises ``ConfigError`` for a bad namespace."""
+    _check_keys(backend.extra_config, backend.path, deps)
     executor = deps.transport
     for executor_feature in reversed(executor_features):
         decorate = executor_feature(backend, deps)
@@ -91,6 +103,7 @@ def build_endpoint_proxy(endpoint: EndpointConfig, deps: GatewayDeps,
                          executor_features: Sequence[ExecutorFeature] = (),
                          proxy_features: Sequence[ProxyFeature] = ()) -> Proxy:
     """The whole stack of one endpoint; raises ``ConfigError`` for a bad namespace."""
+    _check_keys(endpoint.extra_config, endpoint.path, deps)
     options = parse_proxy_namespace(endpoint.extra_config, endpoint.path)
     backends = [b for b in endpoint.backends
                 if not parse_proxy_namespace(b.extra_config, b.path).shadow]

@@ -43,6 +43,13 @@ class RouterSettings:
         return "Version undefined" if self.hide_version_header else VERSION_HEADER
 
 
+KEYS = frozenset(_FLAGS) | {"health_path", "error_body"}
+#: KrakenD router keys Propylon accepts without acting on them.
+IGNORED = frozenset({"auto_options", "logger_skip_paths", "disable_access_log", "forwarded_by_client_ip",
+                     "remote_ip_headers", "trusted_proxies", "app_engine", "max_multipart_memory",
+                     "remove_extra_slash", "use_h2c", "disable_gzip"})
+
+
 def parse(raw: Any, path: str = "extra_config.router") -> RouterSettings:
     if raw is None:
         return RouterSettings()

@@ -143,4 +143,4 @@ def test_markdown_table() -> None:
     assert [line.split("|")[1].strip() for line in lines[2:]] == [f"`{s.name}`" for s in SETTINGS]
     assert "| `GATEWAY_THREADS` | int | `8` | Request threads per worker (gunicorn gthread). |" in lines
     assert any(line.startswith("| `GATEWAY_WORKERS` | int | derived | ") for line in lines)
-    assert any(line.startswith("| `GATEWAY_TRUSTED_PROXIES` | CIDR list | derived | ") for line in lines)
+    assert any(line.startswith("| `GATEWAY_TRUSTED_PROXIES` | CIDR list | none | ") for line in lines)
