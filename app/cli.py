@@ -39,8 +39,8 @@ def _load_checked(path: str, out: TextIO) -> Optional[tuple[ServiceConfig, tuple
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     loaded = _load_checked(args.config, out)
     try:
-        settings_mod.Settings.from_env()
-        settings_mod.default_workers()
+        settings = settings_mod.Settings.from_env()
+        workers = settings_mod.default_workers()
     except ValueError as exc:
         print(f"environment: ERROR {exc}", file=out)
         return 1
@@ -62,8 +62,9 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     for path, namespace in unknown:
         print(f"WARNING {path}: unknown namespace {namespace!r} (not a KrakenD namespace: a typo?); ignored",
               file=out)
-    from app.wiring import service_warnings
-    for warning in service_warnings(service) + list(build_warnings):
+    from app.wiring import service_warnings, shared_state_warnings
+    for warning in (service_warnings(service) + list(build_warnings)
+                    + shared_state_warnings(service, workers, settings.storage_url)):
         print(f"WARNING {warning}", file=out)
     return 0
 

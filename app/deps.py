@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Optional, TypeVar
 
+from app import storage
 from app.config.namespaces import unknown_keys
-
 from app.proxy.model import Executor
 from app.proxy.transport import RequestsTransport
+from app.qos.tokenbucket import TokenBuckets
 from app.settings import Settings
+
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -25,10 +29,30 @@ class GatewayDeps:
     pool: ThreadPoolExecutor
     #: Runs ``concurrent_calls`` copies; separate so a branch never waits on its own pool.
     concurrent_pool: ThreadPoolExecutor
+    #: ``GATEWAY_STORAGE_URL``'s Redis, or None: state per worker.
+    shared: Optional[storage.SharedStorage] = None
+    #: Rate-limit buckets of this worker (in Redis when ``shared`` is up).
+    buckets: TokenBuckets = field(default_factory=lambda: TokenBuckets(None))
+    #: Circuit breakers by backend JSON path (for state logging and metrics).
+    breakers: dict[str, Any] = field(default_factory=dict)
+    #: Backend caches by backend JSON path, and the process-wide ``shared: true`` one.
+    caches: dict[str, Any] = field(default_factory=dict)
+    shared_cache: Any = None
     #: True in ``propylon check``: features raise ConfigError instead of failing closed at run time.
     strict: bool = False
     #: Non-fatal findings while building stacks (unknown keys...), for ``propylon check`` and the log.
     warnings: list[str] = field(default_factory=list)
+
+    def namespace(self, extra: Mapping[str, Any], owner_path: str, name: str, keys: frozenset[str],
+                  parse: Callable[[Any, str], T]) -> Optional[T]:
+        """Parse one feature's namespace (None when absent), warning about keys it does not know."""
+        if name not in extra:
+            return None
+        path = f"{owner_path}.extra_config.{name}"
+        settings = parse(extra[name], path)
+        if isinstance(extra[name], dict):
+            self.warn_unknown_keys(extra[name], keys, path)
+        return settings
 
     def warn_unknown_keys(self, raw: Mapping[str, Any], known: frozenset[str], path: str) -> None:
         for key in unknown_keys(raw, known):
@@ -36,12 +60,15 @@ class GatewayDeps:
 
     @classmethod
     def create(cls, settings: Settings, strict: bool = False) -> "GatewayDeps":
+        shared = storage.from_url(settings.storage_url)
         return cls(
             settings=settings,
             transport=RequestsTransport(settings.max_response, pool_maxsize=settings.pool_size),
             pool=ThreadPoolExecutor(settings.pool_size, thread_name_prefix="fanout"),
             concurrent_pool=ThreadPoolExecutor(max(4, settings.pool_size // 4), thread_name_prefix="concurrent"),
             strict=strict,
+            shared=shared,
+            buckets=TokenBuckets(shared),
         )
 
     def close(self) -> None:

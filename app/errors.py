@@ -11,7 +11,9 @@
     │   ├── BackendUnavailable     connection refused, reset, DNS, TLS ...
     │   ├── BackendRedirectError   redirect to another origin, or too many
     │   ├── ResponseTooLarge       decoded body over the response limit
-    │   └── DecodeError            body does not fit the backend ``encoding``
+    │   ├── DecodeError            body does not fit the backend ``encoding``
+    │   ├── CircuitOpen            the backend's circuit breaker refused the call
+    │   └── BackendRateLimited     ``qos/ratelimit/proxy`` refused the call
     └── MergeError             every branch of a multi-backend endpoint failed
 
 Client-facing errors (401, 403, 413, 429, 503) are werkzeug ``HTTPException``
@@ -98,6 +100,14 @@ class ResponseTooLarge(BackendError):
 
 class DecodeError(BackendError):
     text = "invalid backend response"
+
+
+class CircuitOpen(BackendError):
+    text = "circuit breaker is open"
+
+
+class BackendRateLimited(BackendError):
+    text = "rate limit exceded"  # sic: KrakenD's text, which users grep for
 
 
 class MergeError(GatewayError):

@@ -22,3 +22,6 @@ def configure_logging(settings: Settings) -> None:
         handler.setFormatter(logging.Formatter(_FORMAT))
         logger.addHandler(handler)
         logger.propagate = False
+    # pybreaker logs a traceback for every Redis error it swallows; app.storage
+    # already reports an outage once per back-off.
+    logging.getLogger("pybreaker").setLevel(logging.CRITICAL)

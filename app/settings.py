@@ -97,6 +97,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("GATEWAY_TRUSTED_PROXIES", "CIDR list", _networks, "",
             "Comma-separated proxies whose `X-Forwarded-For` is believed; none: the socket peer is the client "
             "(also gunicorn's `forwarded_allow_ips`, else `127.0.0.1,::1`)."),
+    Setting("GATEWAY_STORAGE_URL", "URL", _text, "",
+            "Redis shared by every worker and VM for rate limits, circuit breakers and the backend cache "
+            "(`redis://[:password@]host:6379/0`); none: state is per worker."),
     Setting("GATEWAY_KEEPALIVE", "seconds", _positive_int, "5",
             "Seconds gunicorn keeps an idle client connection open."),
     Setting("GATEWAY_GRACEFUL_TIMEOUT", "seconds", _positive_int, "",
@@ -138,6 +141,7 @@ class Settings:
     max_response: int = 10 * 1024 * 1024
     trusted_proxies: tuple[IPNetwork, ...] = ()
     log_level: str = "INFO"
+    storage_url: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -152,6 +156,7 @@ class Settings:
             max_response=int(read("GATEWAY_MAX_RESPONSE", environ)),
             trusted_proxies=read("GATEWAY_TRUSTED_PROXIES", environ),
             log_level=str(read("GATEWAY_LOG_LEVEL", environ)),
+            storage_url=read("GATEWAY_STORAGE_URL", environ) or "",
         )
 
 
@@ -173,6 +178,6 @@ def markdown_table() -> str:
     """The settings table as Markdown, for the README (``propylon settings``)."""
     lines = ["| variable | type | default | description |", "| --- | --- | --- | --- |"]
     for s in SETTINGS:
-        default = f"`{s.default}`" if s.default else ("none" if s.kind == "CIDR list" else "derived")
+        default = f"`{s.default}`" if s.default else ("none" if s.kind in ("CIDR list", "URL") else "derived")
         lines.append(f"| `{s.name}` | {s.kind} | {default} | {s.description} |")
     return "\n".join(lines) + "\n"

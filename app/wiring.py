@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Callable, Optional, Sequence
 
 from app.auth import validator
+from app.qos import circuit_breaker, http_cache, ratelimit_proxy, ratelimit_router
 from app.config.model import EndpointConfig, ServiceConfig
 from app.deps import GatewayDeps
 from app.proxy import decoding
@@ -23,13 +24,20 @@ ViewFeature = Callable[[EndpointConfig, GatewayDeps], Optional[ViewDecorator]]
 #: spends a rate-limit token (as in KrakenD CE).
 VIEW_FEATURES: Sequence[ViewFeature] = (
     validator.from_config,
+    ratelimit_router.from_config,
 )
 
-#: Proxy seam per backend, outermost first (circuit breaker, proxy rate limit: to come).
-PROXY_FEATURES: Sequence[ProxyFeature] = ()
+#: Proxy seam per backend, outermost first: the breaker wraps the backend
+#: rate limit, so its refusals count as failures (as in KrakenD).
+PROXY_FEATURES: Sequence[ProxyFeature] = (
+    circuit_breaker.from_config,
+    ratelimit_proxy.from_config,
+)
 
-#: Executor seam per backend, outermost first (martian, http cache: to come).
-EXECUTOR_FEATURES: Sequence[ExecutorFeature] = ()
+#: Executor seam per backend, outermost first (martian: to come, before the cache).
+EXECUTOR_FEATURES: Sequence[ExecutorFeature] = (
+    http_cache.from_config,
+)
 
 
 def view_decorators(endpoint: EndpointConfig, deps: GatewayDeps) -> list[ViewDecorator]:
@@ -49,4 +57,22 @@ def service_warnings(service: ServiceConfig) -> list[str]:
             if backend.encoding not in decoding.IMPLEMENTED:
                 warnings.append(f"{backend.path}.encoding: {backend.encoding!r} is not implemented; "
                                 "the body is decoded as json")
+    return warnings
+
+
+def shared_state_warnings(service: ServiceConfig, workers: int, storage_url: str) -> list[str]:
+    """What per-worker state means when several workers run without ``GATEWAY_STORAGE_URL``."""
+    if storage_url or workers < 2:
+        return []
+    warnings = []
+    for endpoint in service.endpoints:
+        if ratelimit_router.NAMESPACE in endpoint.extra_config:
+            warnings.append(f"{endpoint.path}.extra_config.{ratelimit_router.NAMESPACE}: limits are per worker; "
+                            f"with {workers} workers this endpoint admits up to {workers} times its limit "
+                            "(set GATEWAY_STORAGE_URL to share them)")
+        for backend in endpoint.backends:
+            for namespace in (ratelimit_proxy.NAMESPACE, circuit_breaker.NAMESPACE):
+                if namespace in backend.extra_config:
+                    warnings.append(f"{backend.path}.extra_config.{namespace}: state is per worker "
+                                    f"({workers} workers; set GATEWAY_STORAGE_URL to share it)")
     return warnings

@@ -11,7 +11,9 @@
 * ``/gzip``: a gzip-encoded JSON object;
 * ``/array``, ``/scalar``, ``/text``, ``/invalid``, ``/empty``: odd bodies;
 * ``/leaky``: headers a gateway should not pass on;
-* ``/json/<name>``: a JSON object registered with ``Backend.json``.
+* ``/json/<name>``: a JSON object registered with ``Backend.json``;
+* ``/switch/<name>/...``: the status set in ``Backend.switches[name]`` (default 200) with a small JSON body;
+* ``/cache/<Cache-Control value>/...``: the echo with that ``Cache-Control`` (``?cookie=1`` adds a Set-Cookie).
 
 Every request is recorded in ``Backend.requests`` and counted per first segment.
 """
@@ -53,6 +55,7 @@ class Backend:
         self.requests: list[Seen] = []
         self.hits: Counter[str] = Counter()
         self.documents: dict[str, Any] = {}
+        self.switches: dict[str, int] = {}
         self._lock = threading.Lock()
         self.server = QuietServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
@@ -120,13 +123,22 @@ class Backend:
                 if route == "sleep":
                     time.sleep(int(parts[1]) / 1000)
                     route = "echo"
+                extra: list[tuple[str, str]] = [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]
+                if route == "cache":
+                    extra = [("Cache-Control", parts[1].replace("%20", " ").replace("%2C", ","))]
+                    if seen.query.get("cookie"):
+                        extra.append(("Set-Cookie", "sid=1"))
+                    route = "echo"
                 if route == "echo":
                     headers: dict[str, list[str]] = {}
                     for key, value in seen.headers:
                         headers.setdefault(key, []).append(value)
                     doc = {"method": seen.method, "path": seen.path, "query": seen.query, "headers": headers,
                            "body": body.decode("utf-8", "replace"), "chunked": chunked}
-                    self._send(200, json.dumps(doc).encode(), [("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")])
+                    self._send(200, json.dumps(doc).encode(), extra)
+                elif route == "switch":
+                    code = backend.switches.get(parts[1], 200)
+                    self._send(code, json.dumps({"switch": parts[1], "status": code}).encode())
                 elif route == "status":
                     code = int(parts[1])
                     if code == 404:

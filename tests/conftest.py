@@ -90,3 +90,65 @@ def write_config(tmp_path: Path, config: dict[str, Any], name: str = "krakend.js
     path = tmp_path / name
     path.write_text(json.dumps({"version": 3, **config}))
     return path
+
+
+class RedisServer:
+    """A real redis-server on a free loopback port (Debian package ``redis-server``)."""
+
+    def __init__(self, tmp: Path) -> None:
+        import shutil
+        import socket
+        import subprocess
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed (apt-get install redis-server); .ci/run installs it")
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                      "--dir", str(tmp)]
+        self._subprocess = subprocess
+        self.start_again()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def start_again(self) -> None:
+        """Start the server (again, after ``stop``) and wait until it accepts connections."""
+        import socket
+        import time
+        self.process = self._subprocess.Popen(self._args, stdout=self._subprocess.DEVNULL,
+                                              stderr=self._subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def flush(self) -> None:
+        import redis
+        client = redis.Redis.from_url(self.url)
+        client.flushall()
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """A running, empty Redis; restarted if an earlier test stopped it."""
+    if redis_server.process.poll() is not None:
+        redis_server.start_again()
+    redis_server.flush()
+    return redis_server.url

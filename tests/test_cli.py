@@ -54,11 +54,11 @@ def test_check_reports_namespace_errors_and_ignored_namespaces(tmp_path):
     assert "endpoints[0].extra_config.proxy.static.strategy: unknown strategy 'sometimes'" in out
     good = write_config(tmp_path, {"extra_config": {"security/cors": {}}, "endpoints": [
         {"endpoint": "/a", "backend": [{"host": ["http://x:80"], "url_pattern": "/a",
-                                        "extra_config": {"qos/circuit-breaker": {}}}]}]}, "good.json")
+                                        "extra_config": {"modifier/martian": {}}}]}]}, "good.json")
     code, out = run("check", "-c", str(good))
     assert code == 0
     assert "extra_config: security/cors" in out
-    assert "endpoints[0].backend[0].extra_config: qos/circuit-breaker" in out
+    assert "endpoints[0].backend[0].extra_config: modifier/martian" in out
 
 
 def test_check_yaml_and_syntax_errors(tmp_path):
@@ -123,3 +123,13 @@ def test_check_validates_the_environment(monkeypatch):
     monkeypatch.setenv("GATEWAY_WORKERS", "abc")
     code, out = run("check", "-c", "config/krakend.json")
     assert code == 1 and "GATEWAY_WORKERS='abc'" in out
+
+
+def test_check_warns_about_per_worker_limits(tmp_path, monkeypatch):
+    config = write_config(tmp_path, {"endpoints": [{"endpoint": "/l", "extra_config": {
+        "qos/ratelimit/router": {"max_rate": 10}}, "backend": [{"host": ["http://x:80"], "url_pattern": "/l"}]}]})
+    monkeypatch.setenv("GATEWAY_WORKERS", "4")
+    code, out = run("check", "-c", str(config))
+    assert code == 0 and "admits up to 4 times its limit" in out
+    monkeypatch.setenv("GATEWAY_STORAGE_URL", "redis://127.0.0.1:6379/0")
+    assert "admits up to" not in run("check", "-c", str(config))[1]

@@ -40,8 +40,8 @@ ALIASES: Mapping[str, str] = {
 #: Namespaces Propylon implements, by the scope they are read at.
 IMPLEMENTED: Mapping[str, frozenset[str]] = {
     "service": frozenset({"router"}),
-    "endpoint": frozenset({"proxy", "auth/validator"}),
-    "backend": frozenset({"proxy", "backend/http"}),
+    "endpoint": frozenset({"proxy", "auth/validator", "qos/ratelimit/router"}),
+    "backend": frozenset({"proxy", "backend/http", "qos/ratelimit/proxy", "qos/circuit-breaker", "qos/http-cache"}),
 }
 
 

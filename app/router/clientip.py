@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 from app.settings import IPNetwork
 
 
-def _trusted(address: str, networks: Sequence[IPNetwork]) -> bool:
+def is_trusted(address: str, networks: Sequence[IPNetwork]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -23,7 +23,7 @@ def _trusted(address: str, networks: Sequence[IPNetwork]) -> bool:
 
 def client_ip(environ: Mapping[str, object], trusted: Sequence[IPNetwork]) -> str:
     peer = str(environ.get("REMOTE_ADDR") or "")
-    if not trusted or not _trusted(peer, trusted):
+    if not trusted or not is_trusted(peer, trusted):
         return peer
     forwarded = str(environ.get("HTTP_X_FORWARDED_FOR") or "")
     for hop in reversed([h.strip() for h in forwarded.split(",") if h.strip()]):
@@ -31,6 +31,6 @@ def client_ip(environ: Mapping[str, object], trusted: Sequence[IPNetwork]) -> st
             ipaddress.ip_address(hop)
         except ValueError:
             return peer
-        if not _trusted(hop, trusted):
+        if not is_trusted(hop, trusted):
             return hop
     return peer

@@ -1,0 +1,1 @@
+"""Traffic control: rate limits, circuit breakers, the backend response cache."""
