@@ -35,6 +35,8 @@ class GatewayDeps:
     buckets: TokenBuckets = field(default_factory=lambda: TokenBuckets(None))
     #: Circuit breakers by backend JSON path (for state logging and metrics).
     breakers: dict[str, Any] = field(default_factory=dict)
+    #: JWK set sources shared by the endpoints that use the same key set (see auth.validator).
+    jwk_sources: dict[Any, Any] = field(default_factory=dict)
     #: Backend caches by backend JSON path, and the process-wide ``shared: true`` one.
     caches: dict[str, Any] = field(default_factory=dict)
     shared_cache: Any = None

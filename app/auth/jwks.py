@@ -28,7 +28,6 @@ import time
 from typing import Any, Mapping, Optional, Sequence
 
 from app.auth.signatures import KEY_TYPES, VerifyingKey, build_key
-from app.errors import GatewayError
 from app.proxy.model import Executor, WireRequest
 from app.version import IDENTITY
 
@@ -114,7 +113,9 @@ class JWKSource:
                 return found
             if found is None and age < self.cooldown:
                 return None
-            self._refresh(now)
+            # With a key in hand, never wait for somebody else's refresh: keep
+            # serving it while one thread fetches.
+            self._refresh(now, wait=found is None)
         return self._find(ids)
 
     def _find(self, ids: Sequence[str]) -> Optional[VerifyingKey]:
@@ -125,8 +126,8 @@ class JWKSource:
                 return found
         return None
 
-    def _refresh(self, requested_at: float) -> None:
-        if not self._lock.acquire(timeout=FETCH_TIMEOUT):
+    def _refresh(self, requested_at: float, wait: bool = True) -> None:
+        if not self._lock.acquire(timeout=FETCH_TIMEOUT if wait else 0):
             return
         try:
             if self._fetched_at >= requested_at:
@@ -135,14 +136,15 @@ class JWKSource:
             try:
                 self._keys = self._fetch()
                 self._good_at = time.monotonic()
-            except (GatewayError, ValueError) as exc:
+            except Exception as exc:  # noqa: BLE001 - any failure of the identity provider's answer
                 stale = time.monotonic() - self._good_at
-                log.error("[JWKS] cannot load %s: %s%s", self.url, getattr(exc, "detail", "") or exc,
+                log.error("[JWKS] cannot load %s: %s%s", self.url, getattr(exc, "detail", "") or
+                          f"{type(exc).__name__}: {exc}"[:300],
                           "; keeping the last good keys" if stale < MAX_STALE else "")
                 if stale >= MAX_STALE:
                     self._keys = {}
-            self._fetched_at = time.monotonic()
         finally:
+            self._fetched_at = time.monotonic()
             self._lock.release()
 
     def _fetch(self) -> dict[str, VerifyingKey]:
@@ -151,4 +153,7 @@ class JWKSource:
                               time.monotonic() + FETCH_TIMEOUT)
         if wire.status != 200:
             raise ValueError(f"status {wire.status}")
+        content_type = wire.header("Content-Type").split(";")[0].strip().lower()
+        if content_type not in ("application/json", "application/jwk-set+json"):
+            raise ValueError(f"Content-Type {content_type or 'missing'!r} is not JSON")
         return usable_keys(json.loads(wire.body), self.alg, self.strategy)

@@ -98,10 +98,15 @@ class _CryptographyKey:
         return _b64(parts[1])
 
 
+_CURVES: Mapping[str, str] = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
+
+
 def build_key(jwk: Mapping[str, Any], alg: str) -> VerifyingKey:
     """A verifying key for ``alg`` from one JWK; raises ValueError when the JWK does not fit."""
     if jwk.get("kty") != KEY_TYPES.get(alg):
         raise ValueError(f"key type {jwk.get('kty')!r} cannot verify {alg}")
+    if alg in _CURVES and jwk.get("crv") != _CURVES[alg]:
+        raise ValueError(f"curve {jwk.get('crv')!r} cannot verify {alg} (RFC 7518 binds it to {_CURVES[alg]})")
     if alg in PS or alg == "EdDSA":
         return _CryptographyKey(jwk, alg)
     try:

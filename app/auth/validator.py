@@ -40,6 +40,7 @@ import json
 import logging
 import math
 import os
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional
@@ -55,11 +56,19 @@ from app.config.model import EndpointConfig
 from app.deps import GatewayDeps
 from app.errors import ConfigError
 from app.proxy.transport import RequestsTransport
+from app.config.urlpattern import JWT
+from app.proxy.request_builder import claim_value
+from app.router.forwarding import HOP_BY_HOP
 from app.router.handler import CLAIMS_KEY, HEADERS_KEY, View
 from app.router.render import GatewayResponse
 
 NAMESPACE = "auth/validator"
 MAX_TOKEN = 8192
+# Strict base64url segments, as Go's RawURLEncoding: padding or the standard
+# alphabet would give one token several spellings.
+_COMPACT_JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+_INT64 = 2 ** 63
 KEYS = frozenset({
     "alg", "jwk_url", "jwk_local_path", "jwk_local_ca", "disable_jwk_security", "cache", "cache_duration",
     "key_identify_strategy", "audience", "issuer", "roles", "roles_key", "roles_key_is_nested", "scopes",
@@ -132,6 +141,10 @@ def parse(raw: Any, path: str) -> ValidatorSettings:
     if not isinstance(propagate, list) or not all(
             isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) and x for x in p) for p in propagate):
         raise ConfigError(f"{path}.propagate_claims", "expected a list of [claim, header] pairs")
+    for index, (_, header) in enumerate(propagate):
+        if header.lower() in HOP_BY_HOP or not _HEADER_NAME.match(header):
+            raise ConfigError(f"{path}.propagate_claims[{index}]",
+                              f"{header!r} cannot carry a claim (hop-by-hop, framing or gateway header)")
     strategy = _typed(raw, "key_identify_strategy", path, str, "kid") or "kid"
     if strategy not in STRATEGIES:
         raise ConfigError(f"{path}.key_identify_strategy", f"expected one of {', '.join(STRATEGIES)}, got {strategy!r}")
@@ -171,12 +184,19 @@ def _key_source(settings: ValidatorSettings, deps: GatewayDeps, path: str) -> JW
             raise ConfigError(f"{path}.jwk_local_path", f"cannot load {settings.jwk_local_path}: {exc}") from exc
     if settings.jwk_local_ca and not os.path.isfile(settings.jwk_local_ca):
         raise ConfigError(f"{path}.jwk_local_ca", f"no such file {settings.jwk_local_ca!r}")
-    # Its own small transport: a JWK set is capped far below backend answers,
-    # and may be trusted through its own CA.
-    fetcher = RequestsTransport(MAX_JWKS_BYTES, pool_maxsize=2, verify=settings.jwk_local_ca or True)
     ttl = settings.cache_duration if settings.cache else 0.0
-    return JWKSource(settings.alg, fetcher, url=settings.jwk_url, ttl=ttl, cooldown=settings.cooldown,
-                     strategy=settings.key_identify_strategy)
+    # One source per key set and policy, shared by every endpoint using it,
+    # so the fetch budget (single flight, cooldown) is per identity provider.
+    key = (settings.jwk_url, settings.alg, settings.key_identify_strategy, ttl, settings.cooldown,
+           settings.jwk_local_ca)
+    if key not in deps.jwk_sources:
+        # Its own small transport: a JWK set is capped far below backend
+        # answers, and may be trusted through its own CA.
+        fetcher = RequestsTransport(MAX_JWKS_BYTES, pool_maxsize=2, verify=settings.jwk_local_ca or True)
+        deps.jwk_sources[key] = JWKSource(settings.alg, fetcher, url=settings.jwk_url, ttl=ttl,
+                                          cooldown=settings.cooldown, strategy=settings.key_identify_strategy)
+    source: JWKSource = deps.jwk_sources[key]
+    return source
 
 
 def from_config(endpoint: EndpointConfig, deps: GatewayDeps) -> Optional[Callable[[View], View]]:
@@ -199,7 +219,8 @@ def from_config(endpoint: EndpointConfig, deps: GatewayDeps) -> Optional[Callabl
             raise
         log.error("[ENDPOINT: %s][JWTValidator] %s; every request will get 401", endpoint.endpoint, exc)
         return lambda view: _reject_all
-    return lambda view: _validating(view, settings, source, f"[ENDPOINT: {endpoint.endpoint}][JWTValidator]")
+    prefix, path_claims = f"[ENDPOINT: {endpoint.endpoint}][JWTValidator]", _path_claims(endpoint)
+    return lambda view: _validating(view, settings, source, prefix, path_claims)
 
 
 def _status(code: int) -> Response:
@@ -216,7 +237,22 @@ class _Rejected(Exception):
         self.status = status
 
 
-def _validating(view: View, settings: ValidatorSettings, source: JWKSource, prefix: str) -> View:
+def _path_claims(endpoint: EndpointConfig) -> tuple[str, ...]:
+    """Claims that land in a backend URL path (not its query)."""
+    return tuple(sorted({ph.name for backend in endpoint.backends for ph in backend.url_pattern.placeholders
+                         if ph.kind == JWT and not ph.in_query}))
+
+
+def _check_path_claims(claims: Mapping[str, Any], names: tuple[str, ...]) -> None:
+    """A claim cannot walk the backend path: "", "." and ".." are refused (as path parameters are)."""
+    for name in names:
+        value = claim_value(claims, name)
+        if value is not None and value in ("", ".", ".."):
+            raise _Rejected(401, f"claim {name} cannot be used in a URL path: {value!r}")
+
+
+def _validating(view: View, settings: ValidatorSettings, source: JWKSource, prefix: str,
+                path_claims: tuple[str, ...]) -> View:
     header_key = "HTTP_" + settings.auth_header_name.upper().replace("-", "_")
 
     def with_jwt_validation(**variables: str) -> Response:
@@ -225,11 +261,15 @@ def _validating(view: View, settings: ValidatorSettings, source: JWKSource, pref
             token = _extract(environ.get(header_key), request.cookies.get(settings.cookie_key))
             claims = _verify(token, settings, source)
             _authorize(claims, settings)
+            _check_path_claims(claims, path_claims)
             environ[HEADERS_KEY] = _propagated(claims, settings)
         except _Rejected as rejected:
             level = logging.WARNING if settings.operation_debug else logging.DEBUG
             log.log(level, "%s Unable to validate the token: %s", prefix, rejected)
             return _status(rejected.status)
+        except Exception:  # noqa: BLE001 - whatever a token or its claims break, fail closed
+            log.warning("%s Unable to validate the token: unexpected error", prefix, exc_info=True)
+            return _status(401)
         environ[CLAIMS_KEY] = claims
         return view(**variables)
     return with_jwt_validation
@@ -243,7 +283,7 @@ def _extract(header: Any, cookie: Optional[str]) -> str:
         token = (cookie or "").strip()
     if not token:
         raise _Rejected(401, "no token")
-    if len(token) > MAX_TOKEN or token.count(".") != 2:
+    if len(token) > MAX_TOKEN or not _COMPACT_JWS.match(token):
         raise _Rejected(401, "not a compact JWS")
     return token
 
@@ -279,6 +319,11 @@ def _verify(token: str, settings: ValidatorSettings, source: JWKSource) -> dict[
     if not isinstance(claims, dict):
         raise _Rejected(401, "claims are not an object")
     _check_times(claims, settings.leeway)
+    if "iss" in claims and not isinstance(claims["iss"], str):
+        raise _Rejected(401, "iss is not a string")
+    aud = claims.get("aud", "")
+    if not isinstance(aud, str) and not (isinstance(aud, list) and all(isinstance(a, str) for a in aud)):
+        raise _Rejected(401, "aud is not a string or a list of strings")
     if settings.issuer and claims.get("iss") != settings.issuer:
         raise _Rejected(401, "issuer mismatch")
     _check_audience(claims, settings.audience)
@@ -295,7 +340,8 @@ def _check_times(claims: Mapping[str, Any], leeway: float) -> None:
         if name not in claims:
             continue
         value = claims[name]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or abs(value) >= _INT64 \
+                or not math.isfinite(value):
             raise _Rejected(401, f"{name} is not a number")
     if "exp" in claims and now > claims["exp"] + leeway:
         raise _Rejected(401, "token expired")

@@ -42,9 +42,22 @@ def claim_text(value: Any) -> Optional[str]:
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else f"{value:.6f}"
     if isinstance(value, list):
-        parts = [claim_text(v) for v in value]
+        parts = [_json_text(v) if isinstance(v, (list, dict)) else claim_text(v) for v in value]
         return ",".join(p for p in parts if p is not None)
-    return jsoncodec.dumps(value).decode()
+    return _json_text(value)
+
+
+def _json_text(value: Any) -> Optional[str]:
+    """Nested values as JSON text; None when they cannot be encoded (too deep, odd types)."""
+    try:
+        return jsoncodec.dumps(value).decode()
+    except (TypeError, ValueError, RecursionError):
+        return None
+
+
+def claim_value(claims: Mapping[str, Any], name: str) -> Optional[str]:
+    """The text a ``{JWT.name}`` placeholder takes from ``claims`` (None when missing)."""
+    return claim_text(_claim(claims, name))
 
 
 def _claim(claims: Mapping[str, Any], name: str) -> Any:

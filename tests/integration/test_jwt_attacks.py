@@ -335,3 +335,112 @@ def test_operation_debug_logs_the_reason_not_the_client(gateway, backend, idp, k
         logging.getLogger("propylon").propagate = False
     assert_rejected(response, backend)
     assert "issuer mismatch" in caplog.text
+
+
+# Regressions from the security review of the validator.
+
+@pytest.mark.parametrize("sub", ["..", ".", ""], ids=["dotdot", "dot", "empty"])
+def test_claims_cannot_walk_the_backend_path(gateway, backend, idp, keys, sub):
+    gw = gateway({"endpoints": [protected(backend, idp, url_pattern="/echo/users/{JWT.sub}/profile")]})
+    assert_rejected(call(gw, sign(keys, "RS256", claims(sub=sub))), backend)
+
+
+def test_claims_in_the_query_may_be_anything(gateway, backend, idp, keys):
+    gw = gateway({"endpoints": [protected(backend, idp, url_pattern="/echo/p?u={JWT.sub}")]})
+    assert call(gw, sign(keys, "RS256", claims(sub=".."))).status_code == 200
+    assert backend.last().query == {"u": [".."]}
+
+
+def test_hostile_jwks_body_is_401_and_respects_the_cooldown(gateway, backend, keys, other_backend):
+    other_backend.json("jwks", b"[" * 100000 + b"]" * 100000)
+    gw = gateway({"endpoints": [protected(backend, other_backend)]})
+    for _ in range(5):
+        assert_rejected(call(gw, sign(keys, "RS256", claims())), backend)
+    assert other_backend.hits["json"] == 1
+
+
+@pytest.mark.parametrize("literal", [b"1" * 400, b"-" + b"9" * 30], ids=["huge", "huge-negative"])
+def test_huge_integer_times_are_401(gw, backend, keys, literal):
+    payload = json.dumps(claims(exp=None)).encode()[:-1] + b', "exp": ' + literal + b"}"
+    token = jws.sign(payload, keys.rsa_pem(), headers={"kid": "k1"}, algorithm="RS256")
+    assert_rejected(call(gw, token), backend)
+
+
+def test_deeply_nested_claims_never_500(gateway, backend, idp, keys):
+    gw = gateway({"endpoints": [protected(backend, idp, url_pattern="/echo/{JWT.g}", input_headers=["X-G"],
+                                          propagate_claims=[["g", "X-G"]])]})
+    nested: list = []
+    for _ in range(900):
+        nested = [nested]
+    assert_rejected(call(gw, sign(keys, "RS256", claims(g=nested))), backend)
+
+
+@pytest.mark.parametrize("mangle", [lambda t: t + "==", lambda t: t + "!!!!",
+                                    lambda t: t[:-4] + t[-4:].replace("-", "+").replace("_", "/") + "+/"],
+                         ids=["padding", "junk", "standard-alphabet"])
+def test_signature_segment_has_one_spelling(gw, backend, keys, mangle):
+    assert_rejected(call(gw, mangle(sign(keys, "RS256", claims()))), backend)
+
+
+@pytest.mark.parametrize("header", ["Content-Length", "Host", "Transfer-Encoding", "Connection", "X Bad"])
+def test_claims_cannot_be_propagated_into_framing_headers(gateway, backend, idp, keys, header):
+    gw = gateway({"endpoints": [protected(backend, idp, input_headers=["*"], propagate_claims=[["sub", header]])]})
+    assert_rejected(call(gw, sign(keys, "RS256", claims())), backend)  # a broken validator fails closed
+
+
+def test_jwks_must_be_served_as_json(gateway, backend, keys, tmp_path):
+    import http.server
+    import threading
+
+    class Html(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            body = json.dumps({"keys": [keys.rsa_jwk("k1")]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Html)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    try:
+        gw = gateway({"endpoints": [{"endpoint": "/p", "extra_config": {"auth/validator": {
+            "alg": "RS256", "jwk_url": f"http://127.0.0.1:{server.server_port}/jwks",
+            "disable_jwk_security": True}}, "backend": [{"host": [backend.url], "url_pattern": "/echo/p"}]}]})
+        assert_rejected(call(gw, sign(keys, "RS256", claims())), backend)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("overrides", [{"aud": 5}, {"aud": [1]}, {"iss": 7}],
+                         ids=["aud-number", "aud-list", "iss-number"])
+def test_standard_claims_are_typed_even_without_checks(gateway, backend, idp, keys, overrides):
+    gw = gateway({"endpoints": [protected(backend, idp, issuer=None, audience=None)]})
+    assert_rejected(call(gw, sign(keys, "RS256", claims(**overrides))), backend)
+
+
+def test_es256_refuses_a_key_on_another_curve(gateway, backend, other_backend):
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives import serialization
+    p384 = ec.generate_private_key(ec.SECP384R1())
+    numbers = p384.public_key().public_numbers()
+    jwk = {"kty": "EC", "kid": "k1", "crv": "P-384", "x": b64(numbers.x.to_bytes(48, "big")),
+           "y": b64(numbers.y.to_bytes(48, "big"))}
+    other_backend.json("jwks", {"keys": [jwk]})
+    gw = gateway({"endpoints": [protected(backend, other_backend, alg="ES256")]})
+    pem = p384.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+    token = jws.sign(json.dumps(claims()).encode(), pem, headers={"kid": "k1"}, algorithm="ES256")
+    assert_rejected(call(gw, token), backend)
+
+
+def test_endpoints_share_one_key_set_fetch_budget(gateway, backend, idp, keys):
+    gw = gateway({"endpoints": [protected(backend, idp, path=f"/p{i}", failed_jwk_key_cooldown="1s")
+                                for i in range(5)]})
+    fetched = idp.hits["json"]
+    for i in range(5):
+        assert_rejected(call(gw, sign(keys, "RS256", claims(), kid=f"random-{i}"), path=f"/p{i}"), backend)
+    assert idp.hits["json"] - fetched == 1
