@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Callable, Optional, Sequence
 
 from app.auth import validator
+from app.modifiers import martian
 from app.qos import circuit_breaker, http_cache, ratelimit_proxy, ratelimit_router
 from app.config.model import EndpointConfig, ServiceConfig
 from app.deps import GatewayDeps
@@ -34,8 +35,10 @@ PROXY_FEATURES: Sequence[ProxyFeature] = (
     ratelimit_proxy.from_config,
 )
 
-#: Executor seam per backend, outermost first (martian: to come, before the cache).
+#: Executor seam per backend, outermost first: request modifiers run before the
+#: cache lookup (the key sees what is really sent), response modifiers after it.
 EXECUTOR_FEATURES: Sequence[ExecutorFeature] = (
+    martian.from_config,
     http_cache.from_config,
 )
 

@@ -54,11 +54,11 @@ def test_check_reports_namespace_errors_and_ignored_namespaces(tmp_path):
     assert "endpoints[0].extra_config.proxy.static.strategy: unknown strategy 'sometimes'" in out
     good = write_config(tmp_path, {"extra_config": {"security/cors": {}}, "endpoints": [
         {"endpoint": "/a", "backend": [{"host": ["http://x:80"], "url_pattern": "/a",
-                                        "extra_config": {"modifier/martian": {}}}]}]}, "good.json")
+                                        "extra_config": {"modifier/lua-backend": {}}}]}]}, "good.json")
     code, out = run("check", "-c", str(good))
     assert code == 0
     assert "extra_config: security/cors" in out
-    assert "endpoints[0].backend[0].extra_config: modifier/martian" in out
+    assert "endpoints[0].backend[0].extra_config: modifier/lua-backend" in out
 
 
 def test_check_yaml_and_syntax_errors(tmp_path):

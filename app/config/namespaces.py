@@ -41,7 +41,8 @@ ALIASES: Mapping[str, str] = {
 IMPLEMENTED: Mapping[str, frozenset[str]] = {
     "service": frozenset({"router"}),
     "endpoint": frozenset({"proxy", "auth/validator", "qos/ratelimit/router"}),
-    "backend": frozenset({"proxy", "backend/http", "qos/ratelimit/proxy", "qos/circuit-breaker", "qos/http-cache"}),
+    "backend": frozenset({"proxy", "backend/http", "qos/ratelimit/proxy", "qos/circuit-breaker", "qos/http-cache",
+                          "modifier/martian"}),
 }
 
 

@@ -28,6 +28,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import requests.adapters
 import urllib3.exceptions
+from urllib3.util import SKIP_HEADER
 from requests.structures import CaseInsensitiveDict
 
 from app.errors import BackendError, BackendRedirectError, BackendTimeout, BackendUnavailable, \
@@ -90,6 +91,9 @@ class RequestsTransport:
         prepared.method = method
         prepared.url = url
         prepared.headers = CaseInsensitiveDict(headers)
+        if "User-Agent" not in prepared.headers:
+            # A modifier may remove it; never let urllib3 announce itself instead.
+            prepared.headers["User-Agent"] = SKIP_HEADER
         prepared.body = body or None
         try:
             return self._adapter(url).send(prepared, stream=True, verify=self.verify,

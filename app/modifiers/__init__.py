@@ -1,0 +1,1 @@
+"""Request/response modifiers (``modifier/martian``)."""
