@@ -239,7 +239,8 @@ def _endpoint(c: _Collector, raw: Mapping[str, Any], path: str, d: _Defaults) ->
         if not isinstance(item, dict):
             c.error(bpath, f"expected a backend object, got {_show(item)}")
             continue
-        backend = _backend(c, item, bpath, d, method, timeout, concurrent, output, params, extra)
+        backend = _backend(c, item, bpath, d, method, timeout, concurrent, output, params, extra,
+                           f"{method} {endpoint}")
         if backend is not None:
             backends.append(backend)
     if method not in METHODS:
@@ -255,7 +256,7 @@ def _endpoint(c: _Collector, raw: Mapping[str, Any], path: str, d: _Defaults) ->
 
 def _backend(c: _Collector, raw: Mapping[str, Any], path: str, d: _Defaults, method: str, timeout: float,
              concurrent: int, output: str, params: tuple[str, ...],
-             endpoint_extra: Mapping[str, Any]) -> Optional[BackendConfig]:
+             endpoint_extra: Mapping[str, Any], owner: str) -> Optional[BackendConfig]:
     pattern_text = c.get(raw, "url_pattern", path, _is_str, "a string", "")
     if not pattern_text:
         c.error(_join(path, "url_pattern"), "missing url_pattern")
@@ -294,5 +295,5 @@ def _backend(c: _Collector, raw: Mapping[str, Any], path: str, d: _Defaults, met
         group=c.get(raw, "group", path, _is_str, "a string", ""),
         input_headers=c.str_list(raw, "input_headers", path),
         input_query_strings=c.str_list(raw, "input_query_strings", path),
-        concurrent_calls=concurrent, extra_config=c.extra(raw, path, "backend"), path=path,
+        concurrent_calls=concurrent, extra_config=c.extra(raw, path, "backend"), path=path, owner=owner,
     )

@@ -6,6 +6,7 @@ namespace names (see ``namespaces``); each feature parses its own namespace.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -37,11 +38,18 @@ class BackendConfig:
     concurrent_calls: int = 1               # copied from the endpoint
     extra_config: Mapping[str, Any] = _empty()
     path: str = ""                          # JSON path, e.g. endpoints[0].backend[1]
+    owner: str = ""                         # "METHOD /endpoint" of the endpoint it belongs to
 
     @property
     def label(self) -> str:
         """What logs and errors call this backend: its url_pattern."""
         return self.url_pattern.source
+
+    @property
+    def state_key(self) -> str:
+        """A name for shared state (Redis) that survives reordering the config: what is called, from where."""
+        text = "\n".join((self.owner, self.method, ",".join(self.hosts), self.url_pattern.source))
+        return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,16 @@ pybreaker keeps the state and counts (``fail_max = max_errors + 1``).  Its
 every concurrent call through when half-open, so a non-blocking lock admits
 the single probe.
 
-Deviation: only 5xx answers, timeouts and connection failures count as
-failures; any other answer, 4xx included, is a success (KrakenD counts every
-non-200/201, so clients could open a breaker with 404s).
+Deviation: only 5xx answers, timeouts, connection failures and
+``qos/ratelimit/proxy`` refusals count as failures; any other answer, 4xx
+included, is a success (KrakenD counts every non-200/201, so clients could
+open a breaker with 404s).
 
 State: per worker process, or shared by every worker and VM through Redis
-with ``GATEWAY_STORAGE_URL`` (pybreaker's Redis storage; the probe gate stays
-per worker); while Redis is down each worker falls back to its own breaker.
+with ``GATEWAY_STORAGE_URL`` (pybreaker's Redis storage, keyed by what the
+backend calls rather than its position in the config; the probe gate stays
+per worker, and pybreaker keeps the opening time to the second); while Redis
+is down each worker falls back to its own breaker.
 """
 from __future__ import annotations
 
@@ -41,7 +44,10 @@ import pybreaker
 
 from app.config.model import BackendConfig
 from app.deps import GatewayDeps
-from app.errors import BackendStatusError, BackendTimeout, BackendUnavailable, CircuitOpen, ConfigError
+import redis
+
+from app.errors import BackendError, BackendRateLimited, BackendStatusError, BackendTimeout, BackendUnavailable, \
+    CircuitOpen, ConfigError
 from app.proxy.model import Middleware, Proxy, ProxyRequest, ProxyResponse
 from app.storage import ERRORS, SharedStorage
 
@@ -77,10 +83,10 @@ def parse(raw: Any, path: str) -> BreakerSettings:
 
 
 def counts_as_failure(exc: BaseException) -> bool:
-    """5xx, timeouts and connection failures; never a client's 4xx."""
+    """5xx, timeouts, connection failures and backend rate-limit refusals; never a client's 4xx."""
     if isinstance(exc, BackendStatusError):
         return exc.status >= 500
-    return isinstance(exc, (BackendTimeout, BackendUnavailable))
+    return isinstance(exc, (BackendTimeout, BackendUnavailable, BackendRateLimited))
 
 
 class _LogChanges(pybreaker.CircuitBreakerListener):
@@ -108,11 +114,16 @@ class _ReportingRedis:
         method = getattr(self._shared.client, name)
 
         def reporting(*args: Any, **kwargs: Any) -> Any:
+            if not self._shared.usable():
+                # Already known down: fail at once instead of waiting for a timeout.
+                raise redis.ConnectionError("shared storage marked down")
             try:
-                return method(*args, **kwargs)
+                result = method(*args, **kwargs)
             except ERRORS as exc:
                 self._shared.failed("circuit breaker", exc)
                 raise
+            self._shared.succeeded()
+            return result
         return reporting
 
 
@@ -127,18 +138,28 @@ class Breaker:
                                        name=settings.name or label)
         self.local = pybreaker.CircuitBreaker(**options)
         self.shared = deps.shared
-        self.remote = pybreaker.CircuitBreaker(
-            state_storage=pybreaker.CircuitRedisStorage(pybreaker.STATE_CLOSED,
-                                                        _ReportingRedis(deps.shared),  # type: ignore[arg-type]
-                                                        namespace=f"propylon:breaker:{key}"),
-            **options) if deps.shared is not None else None
+        self._options, self._key = options, key
+        self.remote: Optional[pybreaker.CircuitBreaker] = None
         self._probe = threading.Lock()
         self._window = time.monotonic()
 
     def current(self) -> pybreaker.CircuitBreaker:
-        if self.remote is not None and self.shared is not None and self.shared.usable():
-            return self.remote
-        return self.local
+        """The shared breaker while Redis is usable, else this worker's own."""
+        if self.shared is None or not self.shared.usable():
+            return self.local
+        if self.remote is None:
+            # Built on first use, not at start-up: pybreaker's Redis storage
+            # talks to Redis in its constructor, and a gateway must boot
+            # (and replace workers) while Redis is down.
+            try:
+                self.remote = pybreaker.CircuitBreaker(
+                    state_storage=pybreaker.CircuitRedisStorage(
+                        pybreaker.STATE_CLOSED, _ReportingRedis(self.shared),  # type: ignore[arg-type]
+                        namespace=f"propylon:breaker:{self._key}"),
+                    **self._options)
+            except ERRORS:
+                return self.local
+        return self.remote
 
     @property
     def state(self) -> str:
@@ -163,6 +184,10 @@ class Breaker:
             with breaker.calling():
                 return proxy(request)
         except pybreaker.CircuitBreakerError as exc:
+            # The call that trips the breaker (or a failed probe) reports its
+            # own backend error, as gobreaker does; only refused calls say "open".
+            if isinstance(exc.__context__, BackendError):
+                raise exc.__context__ from None
             raise CircuitOpen(label, str(exc)) from exc
 
     def _restart_window(self, breaker: pybreaker.CircuitBreaker) -> None:
@@ -178,7 +203,7 @@ def from_config(backend: BackendConfig, deps: GatewayDeps) -> Optional[Middlewar
     settings = deps.namespace(backend.extra_config, backend.path, NAMESPACE, KEYS, parse)
     if settings is None:
         return None
-    breaker = Breaker(settings, backend.label, backend.path, deps)
+    breaker = Breaker(settings, backend.label, backend.state_key, deps)
     deps.breakers[backend.path] = breaker
     label = backend.label
 

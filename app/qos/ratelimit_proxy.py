@@ -50,7 +50,7 @@ def from_config(backend: BackendConfig, deps: GatewayDeps) -> Optional[Middlewar
     bucket = deps.namespace(backend.extra_config, backend.path, NAMESPACE, KEYS, parse)
     if bucket is None:
         return None
-    key, take, label = f"proxy:{backend.path}", deps.buckets.take, backend.label
+    key, take, label = f"proxy:{backend.state_key}", deps.buckets.take, backend.label
 
     def middleware(inner: Proxy) -> Proxy:
         def with_backend_rate_limit(request: ProxyRequest) -> ProxyResponse:

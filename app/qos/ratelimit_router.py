@@ -42,7 +42,8 @@ from app.config.model import EndpointConfig
 from app.deps import GatewayDeps
 from app.errors import ConfigError
 from app.qos.tokenbucket import Bucket
-from app.router.clientip import client_ip, is_trusted
+from app.router.clientip import client_ip, is_trusted, strip_port
+from app.router.forwarding import environ_key
 from app.router.handler import View, param_names
 from app.router.render import GatewayResponse
 
@@ -72,6 +73,9 @@ def _capacity(raw: dict[str, Any], key: str, path: str) -> Optional[int]:
     value = raw.get(key)
     if value is None or value == 0:
         return None
+    # KrakenD reads JSON numbers as floats: 5.0 is a fine capacity.
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"{path}.{key}", f"expected a positive integer, got {value!r}")
     return value
@@ -90,7 +94,8 @@ def parse(raw: Any, path: str) -> RouterLimitSettings:
     if not isinstance(key, str):
         raise ConfigError(f"{path}.key", f"expected a string, got {key!r}")
     if client_rate and strategy not in STRATEGIES:
-        raise ConfigError(f"{path}.strategy", f"client_max_rate needs strategy ip, header or param, got {strategy!r}")
+        # KrakenD logs this and disables client limiting; so does Propylon (see from_config).
+        client_rate = 0.0
     if client_rate and strategy in ("header", "param") and not key:
         raise ConfigError(f"{path}.key", f"strategy {strategy} needs the name of the {strategy} in key")
     return RouterLimitSettings(
@@ -101,6 +106,10 @@ def parse(raw: Any, path: str) -> RouterLimitSettings:
 
 def from_config(endpoint: EndpointConfig, deps: GatewayDeps) -> Optional[Callable[[View], View]]:
     settings = deps.namespace(endpoint.extra_config, endpoint.path, NAMESPACE, KEYS, parse)
+    raw = endpoint.extra_config.get(NAMESPACE)
+    if isinstance(raw, dict) and raw.get("client_max_rate") and raw.get("strategy") not in STRATEGIES:
+        deps.warnings.append(f"{endpoint.path}.extra_config.{NAMESPACE}.strategy: client_max_rate without "
+                             "strategy ip, header or param; client limits are off (KrakenD does the same)")
     if settings is None or (settings.endpoint is None and settings.client is None):
         return None
     if settings.strategy == "param" and settings.key not in endpoint.params:
@@ -115,22 +124,26 @@ def from_config(endpoint: EndpointConfig, deps: GatewayDeps) -> Optional[Callabl
 def _client_key(settings: RouterLimitSettings, endpoint: EndpointConfig,
                 deps: GatewayDeps) -> Callable[[dict[str, str]], Optional[str]]:
     trusted = deps.settings.trusted_proxies
-    header_key = "HTTP_" + settings.key.upper().replace("-", "_")
+    header_key = environ_key(settings.key) if settings.key else ""
     if settings.strategy == "header":
         return lambda variables: request.environ.get(header_key) or None
     if settings.strategy == "param":
         variable = dict(zip(endpoint.params, param_names(endpoint)))[settings.key]
         return lambda variables: variables.get(variable) or None
 
+    from_forwarded_for = settings.key.lower() in ("", "x-forwarded-for")
+
     def by_ip(variables: dict[str, str]) -> Optional[str]:
         environ = request.environ
-        if settings.key and is_trusted(str(environ.get("REMOTE_ADDR") or ""), trusted):
-            first = str(environ.get(header_key) or "").split(",")[0].strip()
+        if not from_forwarded_for and is_trusted(str(environ.get("REMOTE_ADDR") or ""), trusted):
+            # A single-value header such as X-Real-IP, set by the trusted proxy.
             try:
-                return str(ipaddress.ip_address(first.rsplit(":", 1)[0] if first.count(":") == 1 else first))
+                return str(ipaddress.ip_address(strip_port(str(environ.get(header_key) or "").strip())))
             except ValueError:
                 pass
-        return client_ip(environ, trusted)
+        # X-Forwarded-For is walked right to left (its first entry is the client's own claim);
+        # a unix-socket peer has no address, and all such clients share one bucket.
+        return client_ip(environ, trusted) or "local"
     return by_ip
 
 

@@ -21,12 +21,19 @@ def is_trusted(address: str, networks: Sequence[IPNetwork]) -> bool:
     return any(ip in net for net in networks)
 
 
+def strip_port(hop: str) -> str:
+    """``1.2.3.4:80`` -> ``1.2.3.4``, ``[::1]:80`` -> ``::1`` (some proxies append the port)."""
+    if hop.startswith("["):
+        return hop[1:].split("]", 1)[0]
+    return hop.rsplit(":", 1)[0] if hop.count(":") == 1 else hop
+
+
 def client_ip(environ: Mapping[str, object], trusted: Sequence[IPNetwork]) -> str:
     peer = str(environ.get("REMOTE_ADDR") or "")
     if not trusted or not is_trusted(peer, trusted):
         return peer
     forwarded = str(environ.get("HTTP_X_FORWARDED_FOR") or "")
-    for hop in reversed([h.strip() for h in forwarded.split(",") if h.strip()]):
+    for hop in reversed([strip_port(h.strip()) for h in forwarded.split(",") if h.strip()]):
         try:
             ipaddress.ip_address(hop)
         except ValueError:

@@ -38,7 +38,7 @@ def canonical(name: str) -> str:
     return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
 
 
-def _environ_key(name: str) -> str:
+def environ_key(name: str) -> str:
     upper = name.upper().replace("-", "_")
     return upper if upper in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + upper
 
@@ -62,7 +62,7 @@ class HeaderPolicy:
         names = input_headers if input_headers else ("Content-Type",)
         self.length = self.forward_all or any(n.lower() == "content-length" for n in names)
         self.listed: tuple[tuple[str, str], ...] = tuple(
-            (canonical(n), _environ_key(n)) for n in names if n != "*" and n.lower() not in HOP_BY_HOP)
+            (canonical(n), environ_key(n)) for n in names if n != "*" and n.lower() not in HOP_BY_HOP)
         self.user_agent = self.forward_all or any(n.lower() == "user-agent" for n in names)
 
     def build(self, environ: Mapping[str, object], client_ip: str, body: bytes,

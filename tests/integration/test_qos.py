@@ -252,3 +252,117 @@ def test_breaker_alone_switches_to_local_state_when_redis_dies(gateway, backend,
         assert gw.get("/b").status_code == 200
     assert time.monotonic() - started < 3
     assert not gw.app.config["PROPYLON_DEPS"].shared.usable()
+
+
+# Regressions from the review of traffic control.
+
+def test_gateway_builds_and_serves_with_redis_down_and_a_breaker(gateway, backend):
+    gw = gateway({"endpoints": [{"endpoint": "/b", "backend": [{"host": [backend.url], "url_pattern": "/echo/b",
+                                                                "extra_config": {"qos/circuit-breaker": {
+                                                                    "max_errors": 1, "timeout": 5}}}]}]},
+                 storage_url="redis://127.0.0.1:39/0")
+    assert [gw.get("/b").status_code for _ in range(3)] == [200, 200, 200]
+
+
+def test_ip_key_x_forwarded_for_is_walked_from_the_right(gateway, backend):
+    import ipaddress
+    gw = gateway({"endpoints": [limited(backend, {"client_max_rate": 1, "strategy": "ip",
+                                                  "key": "X-Forwarded-For"})]},
+                 trusted_proxies=(ipaddress.ip_network("127.0.0.0/8"),))
+    statuses = [gw.get("/l", headers={"X-Forwarded-For": f"10.0.0.{i}, 198.51.100.7"}).status_code
+                for i in range(3)]
+    assert statuses == [200, 429, 429]
+
+
+def test_forwarded_for_with_ports_still_tells_clients_apart(gateway, backend):
+    import ipaddress
+    gw = gateway({"endpoints": [limited(backend, {"client_max_rate": 1, "strategy": "ip"})]},
+                 trusted_proxies=(ipaddress.ip_network("127.0.0.0/8"),))
+    assert gw.get("/l", headers={"X-Forwarded-For": "198.51.100.1:4711"}).status_code == 200
+    assert gw.get("/l", headers={"X-Forwarded-For": "198.51.100.2:4712"}).status_code == 200
+    assert gw.get("/l", headers={"X-Forwarded-For": "198.51.100.2:9999"}).status_code == 429
+
+
+def test_header_strategy_on_content_type(gateway, backend):
+    gw = gateway({"endpoints": [limited(backend, {"client_max_rate": 1, "strategy": "header",
+                                                  "key": "Content-Type"})]})
+    assert gw.get("/l", headers={"Content-Type": "text/a"}).status_code == 200
+    assert gw.get("/l", headers={"Content-Type": "text/b"}).status_code == 200
+    assert gw.get("/l", headers={"Content-Type": "text/b"}).status_code == 429
+
+
+def test_krakend_style_configs_are_accepted(gateway, backend):
+    gw = gateway({"endpoints": [limited(backend, {"max_rate": 2, "capacity": 2.0, "client_max_rate": 1})]})
+    assert burst(gw, "/l", 3) == Counter({200: 2, 503: 1})
+    assert any("client limits are off" in w for w in gw.app.config["PROPYLON_WARNINGS"])
+
+
+def test_redis_cache_entries_are_never_unpickled(gateway, backend, redis_url):
+    import pickle
+    import redis
+
+    class Evil:
+        def __reduce__(self):
+            return (exec, ("import pathlib; pathlib.Path('/tmp/propylon-pwned').write_text('x')",))
+    gw = gateway({"endpoints": [cached(backend)]}, storage_url=redis_url)
+    gw.get("/c")
+    client = redis.Redis.from_url(redis_url)
+    for key in client.keys("propylon:cache:*"):
+        client.set(key, b"!" + pickle.dumps(Evil()))
+    import pathlib
+    pathlib.Path("/tmp/propylon-pwned").unlink(missing_ok=True)
+    assert gw.get("/c").status_code == 200
+    assert not pathlib.Path("/tmp/propylon-pwned").exists()
+    assert backend.hits["cache"] == 2  # the poisoned entry was a miss
+
+
+def test_clients_share_entries_but_not_bodies(gateway, backend):
+    import ipaddress
+    gw = gateway({"endpoints": [cached(backend)]}, trusted_proxies=(ipaddress.ip_network("127.0.0.0/8"),))
+    gw.get("/c", headers={"X-Forwarded-For": "198.51.100.1"})
+    gw.get("/c", headers={"X-Forwarded-For": "198.51.100.2", "Host": "other.example"})
+    assert backend.hits["cache"] == 1
+    gw.request("GET", "/c", data=b'{"q":1}', headers={"Content-Type": "application/json"})
+    assert backend.hits["cache"] == 2
+
+
+def test_huge_max_age_is_capped_and_redis_stays_usable(gateway, backend, redis_url):
+    gw = gateway({"endpoints": [cached(backend, "max-age=99999999999999999")]}, storage_url=redis_url)
+    gw.get("/c")
+    gw.get("/c")
+    assert backend.hits["cache"] == 1
+    assert gw.app.config["PROPYLON_DEPS"].shared.usable()
+
+
+def test_breaker_state_follows_the_backend_not_its_position(gateway, backend, redis_url):
+    def config(first):
+        endpoints = [{"endpoint": "/a", "backend": [{"host": [backend.url], "url_pattern": "/switch/a",
+                                                     "extra_config": {"qos/circuit-breaker": {"max_errors": 0,
+                                                                                              "timeout": 30}}}]},
+                     {"endpoint": "/other", "backend": [{"host": [backend.url], "url_pattern": "/switch/o",
+                                                         "extra_config": {"qos/circuit-breaker": {
+                                                             "max_errors": 0, "timeout": 30}}}]}]
+        return {"endpoints": endpoints if first else endpoints[::-1]}
+    one, two = gateway(config(True), storage_url=redis_url), gateway(config(False), storage_url=redis_url)
+    backend.switches["a"] = 500
+    assert one.get("/a").status_code == 500
+    assert two.get("/a").status_code == 500 and two.get("/other").status_code == 200
+
+
+def test_the_tripping_call_reports_the_backend_error(gateway, backend):
+    gw = gateway({"extra_config": {"router": {"return_error_msg": True}}, "endpoints": [{"endpoint": "/b", "backend": [
+        {"host": [backend.url], "url_pattern": "/switch/svc", "extra_config": {
+            "qos/circuit-breaker": {"max_errors": 1, "timeout": 30},
+            "backend/http": {"return_error_code": True}}}]}]})
+    backend.switches["svc"] = 503
+    assert [gw.get("/b").status_code for _ in range(3)] == [503, 503, 500]
+
+
+def test_split_cache_control_lines_are_read_together(gateway, backend):
+    from app.proxy.model import WireResponse
+    from app.qos.http_cache import freshness
+    answer = WireResponse(200, (("Cache-Control", "max-age=100"), ("Cache-Control", "no-store")), b"{}", "u")
+    assert freshness(answer, False) == 0
+    assert freshness(WireResponse(200, (("Cache-Control", "max-age=100"), ("Vary", "Accept, *")), b"", "u"),
+                     False) == 0
+    assert freshness(WireResponse(200, (("Cache-Control", "max-age=100"), ("Age", "-50")), b"", "u"), False) == 100
