@@ -26,6 +26,8 @@ from app.router.registration import GatewayFlask
 from app.router.render import plain
 from app.router.routes import Route, check_conflicts, to_werkzeug
 from app.settings import Settings
+from app.telemetry import listeners
+from app.telemetry.metrics import Metrics
 
 log = logging.getLogger("propylon")
 
@@ -47,6 +49,14 @@ def create_app(settings: Optional[Settings] = None, service: Optional[ServiceCon
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
     app.config["PROPYLON_SERVICE"] = service
     app.config["PROPYLON_DEPS"] = deps
+    metrics_settings = listeners.parse(service.extra_config)
+    if metrics_settings is not None:
+        deps.metrics = Metrics(metrics_settings)
+        deps.metrics.install(app)
+    otel = service.extra_config.get(listeners.OTEL)
+    if isinstance(otel, dict) and (otel.get("exporters") or {}).get("otlp"):
+        deps.warnings.append(f"extra_config.{listeners.OTEL}.exporters.otlp: traces are not implemented yet; "
+                             "only the Prometheus exporter is")
     router = options.from_config(service.extra_config)
     raw_router = service.extra_config.get(options.NAMESPACE)
     if isinstance(raw_router, dict):
@@ -65,6 +75,9 @@ def create_app(settings: Optional[Settings] = None, service: Optional[ServiceCon
         decorate = _collect(errors, lambda: wiring.view_decorators(endpoint, deps))
         if len(errors) > before or proxy is None or decorate is None:
             continue
+        if deps.metrics is not None:
+            proxy = deps.metrics.endpoint_proxy(endpoint, proxy)
+            deps.metrics.routes[f"endpoint-{index}"] = endpoint.endpoint
         view = build_view(endpoint, proxy, router, settings)
         for decorator in decorate:
             view = decorator(view)

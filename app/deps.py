@@ -40,6 +40,8 @@ class GatewayDeps:
     #: Backend caches by backend JSON path, and the process-wide ``shared: true`` one.
     caches: dict[str, Any] = field(default_factory=dict)
     shared_cache: Any = None
+    #: Prometheus metrics (``app.telemetry.metrics.Metrics``) when telemetry is configured.
+    metrics: Any = None
     #: True in ``propylon check``: features raise ConfigError instead of failing closed at run time.
     strict: bool = False
     #: Non-fatal findings while building stacks (unknown keys...), for ``propylon check`` and the log.

@@ -100,6 +100,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("GATEWAY_STORAGE_URL", "URL", _text, "",
             "Redis shared by every worker and VM for rate limits, circuit breakers and the backend cache "
             "(`redis://[:password@]host:6379/0`); none: state is per worker."),
+    Setting("GATEWAY_METRICS_DIR", "path", _text, "",
+            "Directory where gunicorn workers keep Prometheus metrics (wiped at start); default a fresh "
+            "directory under the system temp dir."),
     Setting("GATEWAY_KEEPALIVE", "seconds", _positive_int, "5",
             "Seconds gunicorn keeps an idle client connection open."),
     Setting("GATEWAY_GRACEFUL_TIMEOUT", "seconds", _positive_int, "",

@@ -24,6 +24,7 @@ ViewFeature = Callable[[EndpointConfig, GatewayDeps], Optional[ViewDecorator]]
 #: Flask-view seam, outermost first: JWT validation runs before anything
 #: spends a rate-limit token (as in KrakenD CE).
 VIEW_FEATURES: Sequence[ViewFeature] = (
+    lambda endpoint, deps: deps.metrics.view if deps.metrics is not None else None,
     validator.from_config,
     ratelimit_router.from_config,
 )
@@ -31,6 +32,7 @@ VIEW_FEATURES: Sequence[ViewFeature] = (
 #: Proxy seam per backend, outermost first: the breaker wraps the backend
 #: rate limit, so its refusals count as failures (as in KrakenD).
 PROXY_FEATURES: Sequence[ProxyFeature] = (
+    lambda backend, deps: deps.metrics.backend_layer(backend) if deps.metrics is not None else None,
     circuit_breaker.from_config,
     ratelimit_proxy.from_config,
 )
@@ -40,6 +42,7 @@ PROXY_FEATURES: Sequence[ProxyFeature] = (
 EXECUTOR_FEATURES: Sequence[ExecutorFeature] = (
     martian.from_config,
     http_cache.from_config,
+    lambda backend, deps: deps.metrics.client_layer(backend) if deps.metrics is not None else None,
 )
 
 

@@ -196,3 +196,39 @@ def test_two_workers_share_one_limit_through_redis_and_survive_its_loss(tmp_path
         assert 200 in after  # per-worker buckets took over: served, never a 5xx other than the limit's own
     finally:
         server.stop()
+
+
+def test_one_scrape_counts_every_worker(tmp_path, backend):
+    import re
+    from concurrent.futures import ThreadPoolExecutor
+    metrics_port = free_port()
+    config = tmp_path / "k.json"
+    config.write_text(json.dumps({"version": 3, "extra_config": {"telemetry/opentelemetry": {
+        "exporters": {"prometheus": [{"name": "local", "port": metrics_port, "host": "127.0.0.1"}]}}},
+        "endpoints": [{"endpoint": "/agg", "backend": [
+            {"host": [backend.url], "url_pattern": "/echo/a", "group": "a"},
+            {"host": [backend.url], "url_pattern": "/echo/b", "group": "b"}]}]}))
+    server = Gunicorn(config, free_port(), workers=2, GATEWAY_METRICS_DIR=str(tmp_path / "metrics"))
+    try:
+        def one(_: int) -> int:
+            return requests.get(server.url + "/agg", headers={"Connection": "close"}, timeout=5).status_code
+        with ThreadPoolExecutor(6) as pool:
+            assert set(pool.map(one, range(30))) == {200}
+        text = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).text
+        assert requests.get(server.url + "/metrics", timeout=5).status_code == 404  # never on the public port
+        workers = {f for f in os.listdir(tmp_path / "metrics") if f.startswith("histogram")}
+    finally:
+        server.stop()
+
+    def sample(pattern: str) -> float:
+        found = re.search(pattern + r" ([0-9.e+]+)$", text, re.MULTILINE)
+        assert found, pattern
+        return float(found.group(1))
+    assert sample(r'propylon_http_request_duration_seconds_count\{http_route="/agg",method="GET",status="200"\}') \
+        == 30
+    assert sample(r'krakend_proxy_duration_count\{complete="true",error="false",http_request_method="GET",'
+                  r'http_route="/agg"\}') == 30
+    assert sample(r'http_client_duration_count\{http_request_method="GET",http_response_status_code="200",'
+                  r'http_route="/echo/a",krakend_endpoint_route="/agg"\}') == 30
+    assert 'krakend_backend_duration_bucket{' in text
+    assert len(workers) == 2, workers  # both workers served and wrote metrics

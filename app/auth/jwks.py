@@ -25,7 +25,7 @@ import json
 import logging
 import threading
 import time
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Callable, Mapping, Optional, Sequence
 
 from app.auth.signatures import KEY_TYPES, VerifyingKey, build_key
 from app.proxy.model import Executor, WireRequest
@@ -100,8 +100,9 @@ class JWKSource:
         self._keys: dict[str, VerifyingKey] = usable_keys(document, alg, strategy) if document is not None else {}
         self._fetched_at = float("-inf")   # last fetch attempt
         self._good_at = float("-inf")      # last successful fetch
-        #: Fetch attempts, for tests and metrics.
+        #: Fetch attempts, for tests; ``on_fetch(result)`` is told "ok" or "error" (metrics).
         self.fetches = 0
+        self.on_fetch: Optional[Callable[[str], None]] = None
 
     def key(self, ids: Sequence[str]) -> Optional[VerifyingKey]:
         """The first key matching ``ids``, refreshing the set when due; None when unknown or unreachable."""
@@ -136,7 +137,11 @@ class JWKSource:
             try:
                 self._keys = self._fetch()
                 self._good_at = time.monotonic()
+                if self.on_fetch is not None:
+                    self.on_fetch("ok")
             except Exception as exc:  # noqa: BLE001 - any failure of the identity provider's answer
+                if self.on_fetch is not None:
+                    self.on_fetch("error")
                 stale = time.monotonic() - self._good_at
                 log.error("[JWKS] cannot load %s: %s%s", self.url, getattr(exc, "detail", "") or
                           f"{type(exc).__name__}: {exc}"[:300],

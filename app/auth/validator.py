@@ -195,6 +195,9 @@ def _key_source(settings: ValidatorSettings, deps: GatewayDeps, path: str) -> JW
         fetcher = RequestsTransport(MAX_JWKS_BYTES, pool_maxsize=2, verify=settings.jwk_local_ca or True)
         deps.jwk_sources[key] = JWKSource(settings.alg, fetcher, url=settings.jwk_url, ttl=ttl,
                                           cooldown=settings.cooldown, strategy=settings.key_identify_strategy)
+        if deps.metrics is not None:
+            counter = deps.metrics.jwks
+            deps.jwk_sources[key].on_fetch = lambda result: counter.labels(result).inc()
     source: JWKSource = deps.jwk_sources[key]
     return source
 

@@ -53,6 +53,8 @@ from app.storage import ERRORS, SharedStorage
 
 NAMESPACE = "qos/circuit-breaker"
 KEYS = frozenset({"interval", "timeout", "max_errors", "name", "log_status_change"})
+#: The breaker state as the ``propylon_circuit_breaker_state`` gauge reports it.
+STATE_VALUES = {"closed": 0, "half-open": 1, "open": 2}
 log = logging.getLogger("propylon.breaker")
 
 
@@ -206,9 +208,14 @@ def from_config(backend: BackendConfig, deps: GatewayDeps) -> Optional[Middlewar
     breaker = Breaker(settings, backend.label, backend.state_key, deps)
     deps.breakers[backend.path] = breaker
     label = backend.label
+    gauge = deps.metrics.breaker.labels(label, settings.name) if deps.metrics is not None else None
 
     def middleware(inner: Proxy) -> Proxy:
         def with_circuit_breaker(request: ProxyRequest) -> ProxyResponse:
-            return breaker.call(inner, request, label)
+            try:
+                return breaker.call(inner, request, label)
+            finally:
+                if gauge is not None:
+                    gauge.set(STATE_VALUES.get(breaker.state, 0))
         return with_circuit_breaker
     return middleware

@@ -224,6 +224,9 @@ def from_config(backend: BackendConfig, deps: GatewayDeps) -> Optional[Callable[
     store = _store(settings, backend, deps)
     deps.caches[backend.path] = store
     max_entry = settings.max_entry
+    counted = deps.metrics.cache if deps.metrics is not None else None
+    hit = counted.labels(backend.label, "hit") if counted is not None else None
+    miss = counted.labels(backend.label, "miss") if counted is not None else None
 
     def decorate(inner: Executor) -> Executor:
         def with_http_cache(request: WireRequest, deadline: float) -> WireResponse:
@@ -233,8 +236,12 @@ def from_config(backend: BackendConfig, deps: GatewayDeps) -> Optional[Callable[
             cached = store.get(key)
             if cached is not None:
                 store.hits += 1
+                if hit is not None:
+                    hit.inc()
                 return cached
             store.misses += 1
+            if miss is not None:
+                miss.inc()
             response = inner(request, deadline)
             seconds = freshness(response, store.shared)
             if seconds > 0 and len(response.body) <= max_entry:

@@ -51,10 +51,14 @@ def from_config(backend: BackendConfig, deps: GatewayDeps) -> Optional[Middlewar
     if bucket is None:
         return None
     key, take, label = f"proxy:{backend.state_key}", deps.buckets.take, backend.label
+    refused = deps.metrics.ratelimit.labels(backend.owner.partition(" ")[2], "backend") \
+        if deps.metrics is not None else None
 
     def middleware(inner: Proxy) -> Proxy:
         def with_backend_rate_limit(request: ProxyRequest) -> ProxyResponse:
             if not take(bucket, key):
+                if refused is not None:
+                    refused.inc()
                 raise BackendRateLimited(label, "backend rate limit")
             return inner(request)
         return with_backend_rate_limit

@@ -118,7 +118,9 @@ def from_config(endpoint: EndpointConfig, deps: GatewayDeps) -> Optional[Callabl
     identify = _client_key(settings, endpoint, deps)
     scope = f"router:{endpoint.method}:{endpoint.endpoint}"
     buckets = deps.buckets
-    return lambda view: _limited(view, settings, identify, scope, buckets.take)
+    counter = deps.metrics.ratelimit if deps.metrics is not None else None
+    refused = (lambda kind: counter.labels(endpoint.endpoint, kind).inc()) if counter is not None else None
+    return lambda view: _limited(view, settings, identify, scope, buckets.take, refused)
 
 
 def _client_key(settings: RouterLimitSettings, endpoint: EndpointConfig,
@@ -148,7 +150,8 @@ def _client_key(settings: RouterLimitSettings, endpoint: EndpointConfig,
 
 
 def _limited(view: View, settings: RouterLimitSettings, identify: Callable[[dict[str, str]], Optional[str]],
-             scope: str, take: Callable[[Bucket, str], bool]) -> View:
+             scope: str, take: Callable[[Bucket, str], bool],
+             refused: Optional[Callable[[str], None]]) -> View:
     shared, client = settings.endpoint, settings.client
 
     def with_rate_limit(**variables: str) -> Response:
@@ -156,8 +159,12 @@ def _limited(view: View, settings: RouterLimitSettings, identify: Callable[[dict
             key = identify(variables)
             digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32] if key else ""
             if not key or not take(client, f"{scope}:client:{digest}"):
+                if refused is not None:
+                    refused("client")
                 return GatewayResponse(b"", 429)
         if shared is not None and not take(shared, f"{scope}:endpoint"):
+            if refused is not None:
+                refused("endpoint")
             return GatewayResponse(b"", 503)
         return view(**variables)
     return with_rate_limit
