@@ -26,7 +26,7 @@ from app.router.registration import GatewayFlask
 from app.router.render import plain
 from app.router.routes import Route, check_conflicts, to_werkzeug
 from app.settings import Settings
-from app.telemetry import listeners
+from app.telemetry import listeners, tracing
 from app.telemetry.metrics import Metrics
 
 log = logging.getLogger("propylon")
@@ -53,10 +53,9 @@ def create_app(settings: Optional[Settings] = None, service: Optional[ServiceCon
     if metrics_settings is not None:
         deps.metrics = Metrics(metrics_settings)
         deps.metrics.install(app)
-    otel = service.extra_config.get(listeners.OTEL)
-    if isinstance(otel, dict) and (otel.get("exporters") or {}).get("otlp"):
-        deps.warnings.append(f"extra_config.{listeners.OTEL}.exporters.otlp: traces are not implemented yet; "
-                             "only the Prometheus exporter is")
+    trace_settings = tracing.parse(service.extra_config.get(tracing.NAMESPACE), service.name)
+    if trace_settings is not None:
+        deps.tracing = tracing.Tracing(trace_settings)
     router = options.from_config(service.extra_config)
     raw_router = service.extra_config.get(options.NAMESPACE)
     if isinstance(raw_router, dict):

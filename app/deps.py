@@ -42,6 +42,8 @@ class GatewayDeps:
     shared_cache: Any = None
     #: Prometheus metrics (``app.telemetry.metrics.Metrics``) when telemetry is configured.
     metrics: Any = None
+    #: OpenTelemetry tracing (``app.telemetry.tracing.Tracing``) when an OTLP exporter is configured.
+    tracing: Any = None
     #: True in ``propylon check``: features raise ConfigError instead of failing closed at run time.
     strict: bool = False
     #: Non-fatal findings while building stacks (unknown keys...), for ``propylon check`` and the log.
@@ -76,5 +78,7 @@ class GatewayDeps:
         )
 
     def close(self) -> None:
+        if self.tracing is not None:
+            self.tracing.shutdown()
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.concurrent_pool.shutdown(wait=False, cancel_futures=True)

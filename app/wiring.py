@@ -25,6 +25,7 @@ ViewFeature = Callable[[EndpointConfig, GatewayDeps], Optional[ViewDecorator]]
 #: spends a rate-limit token (as in KrakenD CE).
 VIEW_FEATURES: Sequence[ViewFeature] = (
     lambda endpoint, deps: deps.metrics.view if deps.metrics is not None else None,
+    lambda endpoint, deps: deps.tracing.view(endpoint) if deps.tracing is not None else None,
     validator.from_config,
     ratelimit_router.from_config,
 )
@@ -33,6 +34,7 @@ VIEW_FEATURES: Sequence[ViewFeature] = (
 #: rate limit, so its refusals count as failures (as in KrakenD).
 PROXY_FEATURES: Sequence[ProxyFeature] = (
     lambda backend, deps: deps.metrics.backend_layer(backend) if deps.metrics is not None else None,
+    lambda backend, deps: deps.tracing.backend_layer(backend) if deps.tracing is not None else None,
     circuit_breaker.from_config,
     ratelimit_proxy.from_config,
 )

@@ -62,6 +62,8 @@ class ProxyRequest:
     claims: Optional[Mapping[str, Any]] = None
     #: Earlier sequential responses by backend index, for ``{respN_x}``.
     previous: Mapping[int, "ProxyResponse"] = field(default_factory=dict)
+    #: The endpoint's trace span (OpenTelemetry), parent of the backend spans; None without tracing.
+    trace: Any = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,9 +27,10 @@ from app.settings import Settings
 
 log = logging.getLogger("propylon.endpoint")
 
-#: WSGI environ keys the auth layer uses to hand data to the handler.
+#: WSGI environ keys the auth and tracing layers use to hand data to the handler.
 CLAIMS_KEY = "propylon.claims"
 HEADERS_KEY = "propylon.headers"
+TRACE_KEY = "propylon.span"
 
 View = Callable[..., Response]
 
@@ -66,7 +67,7 @@ def build_view(endpoint: EndpointConfig, proxy: Proxy, router: RouterSettings, s
         proxy_request = ProxyRequest(
             method=request.method, path=request.path, url="", params=params, query=query,
             headers=policy.build(environ, client_ip(environ, trusted), body, environ.get(HEADERS_KEY)),
-            body=body, deadline=time.monotonic() + timeout, claims=claims,
+            body=body, deadline=time.monotonic() + timeout, claims=claims, trace=environ.get(TRACE_KEY),
         )
         try:
             response: ProxyResponse = proxy(proxy_request)
