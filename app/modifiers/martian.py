@@ -28,7 +28,11 @@ encodings only the body and status matter to the client.
 
 Secrets: ``${env:NAME}`` anywhere in a string value is replaced by the
 environment variable ``NAME`` when the gateway starts; a missing variable is a
-configuration error.  Keep keys out of the config file that way.
+configuration error, and so is a modifier that takes such a value and acts on
+responses (it would reach clients of no-op endpoints).  Header names and
+values are checked at start-up (no framing or hop-by-hop headers, no control
+characters such as a secret's trailing newline).  Regular expressions are
+RE2, as in Go, so client input cannot make a filter slow.
 
 Deviations: a malformed tree (unknown kind, several keys, bad scope, bad
 field) stops start-up with its JSON path, where KrakenD logs it and silently
@@ -58,24 +62,29 @@ class ModifierError(BackendError):
 
 
 def _expand(value: Any, path: str) -> Any:
-    """``${env:NAME}`` in every string of the tree, from the environment."""
-    if isinstance(value, str):
-        def lookup(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in os.environ:
-                raise ConfigError(path, f"environment variable {name} is not set (used as ${{env:{name}}})")
-            return os.environ[name]
-        return _ENV.sub(lookup, value)
-    if isinstance(value, dict):
-        return {k: v if k[:1] in "@$_#" else _expand(v, f"{path}.{k}") for k, v in value.items()}
+    """``${env:NAME}`` in a string (or a list of strings), from the environment."""
     if isinstance(value, list):
         return [_expand(v, f"{path}[{i}]") for i, v in enumerate(value)]
-    return value
+    if not isinstance(value, str):
+        return value
+
+    def lookup(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise ConfigError(path, f"environment variable {name} is not set (used as ${{env:{name}}})")
+        return os.environ[name]
+    return _ENV.sub(lookup, value)
+
+
+def _own_fields(spec: dict[str, Any]) -> dict[str, Any]:
+    """The fields of one modifier that are values (nested modifiers are expanded in their own node)."""
+    return {k: v for k, v in spec.items() if k[:1] not in "@$_#" and not isinstance(v, dict)
+            and not (isinstance(v, list) and any(isinstance(i, dict) for i in v))}
 
 
 def parse(raw: Any, path: str) -> Modifier:
     """Build the modifier tree; raises ``ConfigError`` with the JSON path of the first problem."""
-    return _node(_expand(raw, path), path)
+    return _node(raw, path)
 
 
 def _node(raw: Any, path: str) -> Modifier:
@@ -104,6 +113,12 @@ def _node(raw: Any, path: str) -> Modifier:
                                             f"(it supports {sorted(supported)})")
     else:
         scopes = frozenset(scope)
+    own = _own_fields(spec)
+    if RESPONSE in scopes and _ENV.search(repr(own)):
+        # A secret set on the answer would be sent to the client by no-op endpoints.
+        raise ConfigError(f"{where}.scope", f"{kind} takes a value from the environment and acts on responses, "
+                                            "where it could reach clients; set \"scope\": [\"request\"]")
+    spec = {**spec, **{k: _expand(v, f"{where}.{k}") for k, v in own.items()}}
     modifier: Modifier = cls.parse(spec, where, _node)
     modifier.scopes = scopes
     return modifier

@@ -74,23 +74,28 @@ class RequestsTransport:
             response.close()
             target = urljoin(url, location)
             if _origin(target) != _origin(wire.url):
-                raise BackendRedirectError(url, f"redirect {status} to another origin: {target}")
+                raise BackendRedirectError(_loggable(url), f"redirect {status} to another origin: {_loggable(target)}")
             if status in (301, 302, 303) and method not in ("GET", "HEAD"):
                 method, body = "GET", None
                 headers = {k: v for k, v in headers.items() if k.lower() not in ("content-type", "content-length")}
             headers["Referer"] = url
             url = target
-        raise BackendRedirectError(url, f"more than {MAX_REDIRECTS} redirects")
+        raise BackendRedirectError(_loggable(url), f"more than {MAX_REDIRECTS} redirects")
 
     def _send(self, method: str, url: str, headers: dict[str, str], body: Optional[bytes],
               deadline: float) -> requests.Response:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise BackendTimeout(url, "deadline passed before the call")
+            raise BackendTimeout(_loggable(url), "deadline passed before the call")
         prepared = requests.PreparedRequest()
         prepared.method = method
         prepared.url = url
         prepared.headers = CaseInsensitiveDict(headers)
+        # Framing belongs to the transport: a Content-Length always matches the body, and
+        # Transfer-Encoding is urllib3's to decide (no smuggling through a modifier).
+        prepared.headers.pop("Transfer-Encoding", None)
+        if "Content-Length" in prepared.headers:
+            prepared.headers["Content-Length"] = str(len(body or b""))
         if "User-Agent" not in prepared.headers:
             # A modifier may remove it; never let urllib3 announce itself instead.
             prepared.headers["User-Agent"] = SKIP_HEADER
@@ -99,9 +104,9 @@ class RequestsTransport:
             return self._adapter(url).send(prepared, stream=True, verify=self.verify,
                                            timeout=(min(CONNECT_TIMEOUT, remaining), remaining))
         except requests.Timeout as exc:
-            raise BackendTimeout(url, type(exc).__name__) from exc
+            raise BackendTimeout(_loggable(url), type(exc).__name__) from exc
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
-            raise BackendUnavailable(url, f"{type(exc).__name__}: {exc}") from exc
+            raise BackendUnavailable(_loggable(url), _reason(exc)) from exc
 
     def _read(self, response: requests.Response, deadline: float, url: str) -> bytes:
         raw: Any = response.raw
@@ -114,29 +119,44 @@ class RequestsTransport:
                 if chunks:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
-                        raise BackendTimeout(url, "deadline passed while reading the body")
+                        raise BackendTimeout(_loggable(url), "deadline passed while reading the body")
                     _set_read_timeout(raw, remaining)
                 chunk = raw.read1(_CHUNK, decode_content=True)
                 if not chunk:
                     break
                 total += len(chunk)
                 if total > self.max_response:
-                    raise ResponseTooLarge(url, f"more than {self.max_response} bytes")
+                    raise ResponseTooLarge(_loggable(url), f"more than {self.max_response} bytes")
                 chunks.append(chunk)
         except BackendError:
             response.close()
             raise
         except urllib3.exceptions.DecodeError as exc:
             response.close()
-            raise DecodeError(url, f"content decoding: {exc}") from exc
+            raise DecodeError(_loggable(url), f"content decoding: {type(exc).__name__}") from exc
         except (urllib3.exceptions.TimeoutError, TimeoutError) as exc:
             response.close()
-            raise BackendTimeout(url, "read timed out") from exc
+            raise BackendTimeout(_loggable(url), "read timed out") from exc
         except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
             response.close()
-            raise BackendUnavailable(url, f"{type(exc).__name__}: {exc}") from exc
+            raise BackendUnavailable(_loggable(url), _reason(exc)) from exc
         raw.release_conn()
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _loggable(url: str) -> str:
+    """The URL without its query: query values may hold keys (Martian ``${env:...}``, claims)."""
+    return url.split("?", 1)[0]
+
+
+def _reason(exc: BaseException) -> str:
+    """A short cause for logs, without the URL (and its query) that library messages repeat."""
+    names = [type(exc).__name__]
+    cause = exc.__context__ or exc.__cause__
+    while cause is not None and len(names) < 4:
+        names.append(type(cause).__name__)
+        cause = cause.__context__ or cause.__cause__
+    return " <- ".join(names)
 
 
 def _set_read_timeout(raw: Any, seconds: float) -> None:

@@ -63,6 +63,8 @@ MAX_LIFETIME = 365 * 24 * 3600.0
 CACHEABLE = frozenset({200, 203})
 #: Headers the gateway itself puts on every backend call: not part of the key.
 GATEWAY_HEADERS = frozenset({"x-forwarded-for", "x-forwarded-host", "x-forwarded-via", "accept-encoding"})
+#: Per-call identifiers (trace context, request ids): unique on every call, so never part of the key.
+PER_CALL_HEADERS = frozenset({"traceparent", "tracestate", "x-krakend-id", "x-request-id", "x-correlation-id"})
 log = logging.getLogger("propylon.cache")
 
 
@@ -139,7 +141,7 @@ def cache_key(request: WireRequest) -> str:
     digest = hashlib.sha256()
     digest.update(f"{request.method} {request.url}\n".encode("utf-8", "surrogateescape"))
     for name, value in sorted((k.lower(), v) for k, v in request.headers.items()):
-        if name in GATEWAY_HEADERS or (name == "user-agent" and value == IDENTITY):
+        if name in GATEWAY_HEADERS or name in PER_CALL_HEADERS or (name == "user-agent" and value == IDENTITY):
             continue
         digest.update(f"{name}: {value}\n".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()

@@ -136,12 +136,66 @@ def test_static_modifier_serves_files_and_never_escapes_its_root(gateway, backen
     assert backend.requests == []
 
 
-def test_modifier_set_headers_are_part_of_the_cache_key(gateway, backend):
-    gw = gateway(martian(backend, {"header.Modifier": {"scope": ["request"], "name": "X-V", "value": "1"}},
-                         pattern="/cache/max-age=60/x"))
+def cache_config(backend, modifier):
+    config = martian(backend, modifier, pattern="/cache/max-age=60/x")
+    config["endpoints"][0]["backend"][0]["extra_config"]["qos/http-cache"] = {}
+    return config
+
+
+def test_modifier_set_headers_are_part_of_the_cache_key(gateway, backend, monkeypatch):
+    monkeypatch.setenv("PROPYLON_V", "1")
+    gw = gateway(cache_config(backend, {"header.Modifier": {"scope": ["request"], "name": "X-V",
+                                                            "value": "${env:PROPYLON_V}"}}))
+    monkeypatch.setenv("PROPYLON_V", "2")
+    other = gateway(cache_config(backend, {"header.Modifier": {"scope": ["request"], "name": "X-V",
+                                                               "value": "${env:PROPYLON_V}"}}))
     gw.get("/m")
     gw.get("/m")
-    assert backend.hits["cache"] == 2  # no qos/http-cache configured: every call reaches the backend
+    assert backend.hits["cache"] == 1
+    other.get("/m")
+    assert backend.hits["cache"] == 2
+
+
+def test_request_ids_do_not_defeat_the_cache(gateway, backend):
+    gw = gateway(cache_config(backend, {"header.Id": {"scope": ["request"]}}))
+    for _ in range(3):
+        assert gw.get("/m").status_code == 200
+    assert backend.hits["cache"] == 1
+
+
+def test_regex_filters_are_linear_time(gateway, backend):
+    import time
+    gw = gateway(martian(backend, {"header.RegexFilter": {"scope": ["request"], "header": "X-Tenant",
+                                                          "regex": "^([a-z]+)+$", "modifier": {
+                                                              "header.Modifier": {"name": "X-Hit", "value": "1"}}}},
+                         endpoint_extra={"input_headers": ["X-Tenant"], "timeout": "500ms"}))
+    started = time.monotonic()
+    assert gw.get("/m", headers={"X-Tenant": "a" * 40 + "!"}).status_code == 200
+    assert time.monotonic() - started < 1
+
+
+def test_regex_filter_in_response_scope_tests_the_request(gateway, backend):
+    gw = gateway(martian(backend, {"header.RegexFilter": {"scope": ["response"], "header": "X-A", "regex": "^1$",
+                                                          "modifier": {"header.Modifier": {
+                                                              "name": "X-Seen", "value": "yes"}}}},
+                         encoding="no-op", endpoint_extra={"input_headers": ["X-A"]}))
+    assert gw.get("/m", headers={"X-A": "1"}).headers.get("X-Seen") == "yes"
+
+
+def test_secrets_in_urls_are_not_logged(gateway, monkeypatch, caplog):
+    import logging
+    monkeypatch.setenv("PROPYLON_API_KEY", "topsecret")
+    gw = gateway({"endpoints": [{"endpoint": "/m", "backend": [{"host": ["http://127.0.0.1:39"],
+                                                                "url_pattern": "/x", "extra_config": {
+        "modifier/martian": {"querystring.Modifier": {"scope": ["request"], "name": "api_key",
+                                                      "value": "${env:PROPYLON_API_KEY}"}}}}]}]})
+    logging.getLogger("propylon").propagate = True
+    try:
+        with caplog.at_level(logging.WARNING):
+            assert gw.get("/m").status_code == 500
+    finally:
+        logging.getLogger("propylon").propagate = False
+    assert "backend unavailable" in caplog.text and "topsecret" not in caplog.text
 
 
 @pytest.mark.parametrize("modifier, message", [
@@ -154,10 +208,19 @@ def test_modifier_set_headers_are_part_of_the_cache_key(gateway, backend):
      "fifo.Group.modifiers[1].body.Modifier.body: expected the body in base64"),
     ({"header.RegexFilter": {"header": "X", "regex": "(", "modifier": {"header.Id": {}}}},
      "header.RegexFilter.regex: invalid regular expression"),
-    ({"header.Modifier": {"name": "X", "value": "${env:PROPYLON_SURELY_UNSET}"}},
+    ({"header.Modifier": {"scope": ["request"], "name": "X", "value": "${env:PROPYLON_SURELY_UNSET}"}},
      "environment variable PROPYLON_SURELY_UNSET is not set"),
+    ({"header.Modifier": {"name": "X", "value": "${env:HOME}"}}, "acts on responses, where it could reach clients"),
+    ({"header.Modifier": {"scope": ["request"], "name": "Content-Length", "value": "0"}},
+     "Content-Length is a framing or hop-by-hop header"),
+    ({"header.Modifier": {"scope": ["request"], "name": "X-A", "value": "a\r\nX-Injected: 1"}},
+     "contains control characters"),
+    ({"header.Modifier": {"scope": ["request"], "name": "X-A\r\nB", "value": "1"}}, "is not a valid header name"),
+    ({"header.Modifier": {"scope": ["request"], "name": "X-A", "value": "\u2603"}}, "only Latin-1"),
+    ({"fifo.Group": {"aggregateErrors": "false", "modifiers": [{"header.Id": {}}]}}, "expected true or false"),
 ], ids=["two-keys", "typo", "missing-field", "bad-scope", "stash-response", "nested-base64", "bad-regex",
-        "missing-env"])
+        "missing-env", "secret-in-response-scope", "framing-header", "crlf-value", "bad-name", "non-latin1",
+        "string-bool"])
 def test_malformed_trees_stop_start_with_the_json_path(gateway, backend, modifier, message):
     from app import create_app
     from app.settings import Settings
