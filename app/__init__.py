@@ -6,9 +6,10 @@ endpoint stack once (failing fast with JSON paths) and registers the views.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Callable, Optional, TypeVar
 
-from flask import Flask
+from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -18,7 +19,6 @@ from app.config.model import ServiceConfig
 from app.config.namespaces import is_known
 from app.deps import GatewayDeps
 from app.errors import ConfigError, ConfigErrors
-from app.logs import configure_logging
 from app.proxy.factory import build_endpoint_proxy
 from app.router import builtin, options
 from app.router.handler import build_view, param_names
@@ -27,6 +27,9 @@ from app.router.render import plain
 from app.router.routes import Route, check_conflicts, to_werkzeug
 from app.settings import Settings
 from app.telemetry import listeners, tracing
+from app.router.clientip import client_ip
+from app.router.handler import REQUEST_ID_KEY
+from app.telemetry.logging import REQUEST_ID, LoggingSettings, configure_logging, request_id
 from app.telemetry.metrics import Metrics
 
 log = logging.getLogger("propylon")
@@ -42,7 +45,7 @@ def create_app(settings: Optional[Settings] = None, service: Optional[ServiceCon
     """
     settings = settings or Settings.from_env()
     service = service or config_pkg.load(settings.config_path)
-    configure_logging(settings)
+    log_options = configure_logging(settings, service.extra_config)
     deps = GatewayDeps.create(settings, strict=strict)
     app = GatewayFlask("propylon", static_folder=None)
     app.url_map.merge_slashes = False
@@ -91,6 +94,7 @@ def create_app(settings: Optional[Settings] = None, service: Optional[ServiceCon
         raise ConfigErrors(errors)
     app.routes = tuple(routes)
     app.config["PROPYLON_WARNINGS"] = tuple(deps.warnings)
+    _install_request_ids(app, log_options, router, settings)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     _log_findings(service, deps.warnings)
@@ -127,6 +131,34 @@ def _register_builtins(app: GatewayFlask, service: ServiceConfig, settings: Sett
                                  provide_automatic_options=False)
             routes.extend(Route(m, f"{prefix}/", prefix) for m in builtin.ANY_METHOD)
     return routes
+
+
+def _install_request_ids(app: Flask, log_options: Optional[LoggingSettings], router: options.RouterSettings,
+                         settings: Settings) -> None:
+    """A request id for every request (logs, backends, the answer) and, when asked, the access log."""
+    access = logging.getLogger("propylon.access") if log_options is not None and log_options.access_log \
+        and not router.disable_access_log else None
+    routes = {f"endpoint-{i}": e.endpoint for i, e in enumerate(app.config["PROPYLON_SERVICE"].endpoints)}
+
+    @app.before_request
+    def start_request() -> None:
+        environ = request.environ
+        rid = request_id(environ.get("HTTP_X_REQUEST_ID"))
+        environ[REQUEST_ID_KEY] = rid
+        environ["propylon.started"] = time.perf_counter()
+        REQUEST_ID.set(rid)
+
+    @app.after_request
+    def finish_request(response: Response) -> Response:
+        environ = request.environ
+        response.headers["X-Request-Id"] = environ.get(REQUEST_ID_KEY, "-")
+        if access is not None:
+            rule = request.url_rule
+            route = routes.get(rule.endpoint, rule.rule) if rule is not None else "-"
+            elapsed = (time.perf_counter() - environ.get("propylon.started", time.perf_counter())) * 1000
+            access.info("%s %s %s %d %.1fms %s", request.method, request.path, route, response.status_code,
+                        elapsed, client_ip(environ, settings.trusted_proxies))
+        return response
 
 
 def _http_error(exc: HTTPException) -> Response:

@@ -103,6 +103,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("GATEWAY_METRICS_DIR", "path", _text, "",
             "Directory where gunicorn workers keep Prometheus metrics (wiped at start); default a fresh "
             "directory under the system temp dir."),
+    Setting("GATEWAY_REQUEST_ID_HEADER", "header", _text, "",
+            "Send each request's id to the backends in this header (e.g. `X-Request-Id`); none: not sent, "
+            "as KrakenD."),
     Setting("GATEWAY_KEEPALIVE", "seconds", _positive_int, "5",
             "Seconds gunicorn keeps an idle client connection open."),
     Setting("GATEWAY_GRACEFUL_TIMEOUT", "seconds", _positive_int, "",
@@ -145,6 +148,7 @@ class Settings:
     trusted_proxies: tuple[IPNetwork, ...] = ()
     log_level: str = "INFO"
     storage_url: str = ""
+    request_id_header: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -160,6 +164,7 @@ class Settings:
             trusted_proxies=read("GATEWAY_TRUSTED_PROXIES", environ),
             log_level=str(read("GATEWAY_LOG_LEVEL", environ)),
             storage_url=read("GATEWAY_STORAGE_URL", environ) or "",
+            request_id_header=read("GATEWAY_REQUEST_ID_HEADER", environ) or "",
         )
 
 
@@ -181,6 +186,7 @@ def markdown_table() -> str:
     """The settings table as Markdown, for the README (``propylon settings``)."""
     lines = ["| variable | type | default | description |", "| --- | --- | --- | --- |"]
     for s in SETTINGS:
-        default = f"`{s.default}`" if s.default else ("none" if s.kind in ("CIDR list", "URL") else "derived")
+        default = f"`{s.default}`" if s.default else ("none" if s.kind in ("CIDR list", "URL", "header")
+                                                      else "derived")
         lines.append(f"| `{s.name}` | {s.kind} | {default} | {s.description} |")
     return "\n".join(lines) + "\n"

@@ -39,7 +39,7 @@ ALIASES: Mapping[str, str] = {
 
 #: Namespaces Propylon implements, by the scope they are read at.
 IMPLEMENTED: Mapping[str, frozenset[str]] = {
-    "service": frozenset({"router", "telemetry/metrics", "telemetry/opentelemetry"}),
+    "service": frozenset({"router", "telemetry/metrics", "telemetry/opentelemetry", "telemetry/logging"}),
     "endpoint": frozenset({"proxy", "auth/validator", "qos/ratelimit/router"}),
     "backend": frozenset({"proxy", "backend/http", "qos/ratelimit/proxy", "qos/circuit-breaker", "qos/http-cache",
                           "modifier/martian"}),

@@ -25,16 +25,15 @@ def concurrent(inner: Proxy, calls: int, pool: PoolExecutor, timeout: float) -> 
         copies = FanOut(pool, [inner] * calls, copy)
         last: Optional[ProxyResponse] = None
         error: GatewayError = BackendTimeout("concurrent", "no copy answered in time")
-        try:
-            for _, item in copies.arrivals(copy.deadline):
-                if isinstance(item, GatewayError):
-                    error = item
-                elif item.is_complete:
-                    return item
-                else:
-                    last = item
-        finally:
-            copies.cancel()
+        # Copies are never cancelled: like KrakenD, all N are sent; the first
+        # complete answer is used and the rest end on their own deadline.
+        for _, item in copies.arrivals(copy.deadline):
+            if isinstance(item, GatewayError):
+                error = item
+            elif item.is_complete:
+                return item
+            else:
+                last = item
         if last is not None:
             return last
         raise error

@@ -8,6 +8,7 @@ request thread, so bugs still reach the app's error handler.
 """
 from __future__ import annotations
 
+import contextvars
 import queue
 import time
 from concurrent.futures import Executor as PoolExecutor, Future
@@ -34,7 +35,10 @@ class FanOut:
 
     def __init__(self, pool: PoolExecutor, proxies: Sequence[Proxy], request: ProxyRequest) -> None:
         self._queue: queue.SimpleQueue[Union[Arrival, BaseException]] = queue.SimpleQueue()
-        self._futures: list[Future[None]] = [pool.submit(self._run, p, request) for p in proxies]
+        # Each branch runs in a copy of the request's context: log lines keep the
+        # request id and spans their parent.
+        self._futures: list[Future[None]] = [pool.submit(contextvars.copy_context().run, self._run, p, request)
+                                             for p in proxies]
         self.outstanding = len(proxies)
 
     def _run(self, proxy: Proxy, request: ProxyRequest) -> None:

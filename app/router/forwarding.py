@@ -66,7 +66,8 @@ class HeaderPolicy:
         self.user_agent = self.forward_all or any(n.lower() == "user-agent" for n in names)
 
     def build(self, environ: Mapping[str, object], client_ip: str, body: bytes,
-              overrides: Optional[Mapping[str, str]] = None) -> dict[str, str]:
+              overrides: Optional[Mapping[str, str]] = None,
+              request_id: Optional[tuple[str, str]] = None) -> dict[str, str]:
         """Headers for the backend; ``overrides`` (e.g. propagated claims) replace client values."""
         headers: dict[str, str]
         if self.forward_all:
@@ -97,4 +98,6 @@ class HeaderPolicy:
         if host:
             headers["X-Forwarded-Host"] = str(host)
         headers["Accept-Encoding"] = "gzip"
+        if request_id is not None:
+            headers[request_id[0]] = request_id[1]  # (header name, id): GATEWAY_REQUEST_ID_HEADER
         return headers

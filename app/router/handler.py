@@ -31,6 +31,7 @@ log = logging.getLogger("propylon.endpoint")
 CLAIMS_KEY = "propylon.claims"
 HEADERS_KEY = "propylon.headers"
 TRACE_KEY = "propylon.span"
+REQUEST_ID_KEY = "propylon.request_id"
 
 View = Callable[..., Response]
 
@@ -53,6 +54,7 @@ def build_view(endpoint: EndpointConfig, proxy: Proxy, router: RouterSettings, s
     check_encoding = not router.disable_path_decoding
     prefix = f"[ENDPOINT: {endpoint.endpoint}]"
     max_body = settings.max_body
+    id_header = settings.request_id_header
 
     def endpoint_view(**variables: str) -> Response:
         environ = request.environ
@@ -66,7 +68,8 @@ def build_view(endpoint: EndpointConfig, proxy: Proxy, router: RouterSettings, s
         claims: Optional[Mapping[str, Any]] = environ.get(CLAIMS_KEY)
         proxy_request = ProxyRequest(
             method=request.method, path=request.path, url="", params=params, query=query,
-            headers=policy.build(environ, client_ip(environ, trusted), body, environ.get(HEADERS_KEY)),
+            headers=policy.build(environ, client_ip(environ, trusted), body, environ.get(HEADERS_KEY),
+                                 (id_header, environ.get(REQUEST_ID_KEY, "")) if id_header else None),
             body=body, deadline=time.monotonic() + timeout, claims=claims, trace=environ.get(TRACE_KEY),
         )
         try:

@@ -23,6 +23,7 @@ from app.version import VERSION_HEADER
 
 NAMESPACE = "router"
 _FLAGS = ("return_error_msg", "disable_health", "hide_version_header", "disable_redirect_trailing_slash",
+          "disable_access_log",
           "disable_redirect_fixed_path", "disable_handle_method_not_allowed", "disable_path_decoding")
 
 
@@ -37,6 +38,7 @@ class RouterSettings:
     disable_redirect_fixed_path: bool = False
     disable_handle_method_not_allowed: bool = False
     disable_path_decoding: bool = False
+    disable_access_log: bool = False
 
     @property
     def version_header(self) -> str:
@@ -45,7 +47,7 @@ class RouterSettings:
 
 KEYS = frozenset(_FLAGS) | {"health_path", "error_body"}
 #: KrakenD router keys Propylon accepts without acting on them.
-IGNORED = frozenset({"auto_options", "logger_skip_paths", "disable_access_log", "forwarded_by_client_ip",
+IGNORED = frozenset({"auto_options", "logger_skip_paths", "forwarded_by_client_ip",
                      "remote_ip_headers", "trusted_proxies", "app_engine", "max_multipart_memory",
                      "remove_extra_slash", "use_h2c", "disable_gzip"})
 
