@@ -16,7 +16,8 @@ stderr at ``GATEWAY_LOG_LEVEL``; ``GATEWAY_LOG_LEVEL``, when set, and
 
 Every line carries the request id: the client's ``X-Request-Id`` when it is
 a plain token (letters, digits, ``._-``, at most 128), else a new UUID.  It
-is sent to every backend as ``X-Request-Id`` and returned to the client.
+is returned to the client as ``X-Request-Id``, and sent to backends in the
+header ``GATEWAY_REQUEST_ID_HEADER`` names (none by default, as KrakenD).
 Deviation: ``custom`` formats are not implemented (they fall back to
 ``default``).
 """
