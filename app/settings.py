@@ -31,6 +31,13 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _count(raw: str) -> int:
+    value = int(raw.strip())
+    if value < 0:
+        raise ValueError(f"must be 0 or more, got {value}")
+    return value
+
+
 def _size(raw: str) -> int:
     """Bytes, with an optional K/M/G suffix (powers of 1024)."""
     text = raw.strip().upper().removesuffix("B").removesuffix("I")
@@ -108,6 +115,18 @@ SETTINGS: tuple[Setting, ...] = (
             "as KrakenD."),
     Setting("GATEWAY_KEEPALIVE", "seconds", _positive_int, "5",
             "Seconds gunicorn keeps an idle client connection open."),
+    Setting("GATEWAY_WORKER_TIMEOUT", "seconds", _positive_int, "30",
+            "gunicorn's worker heartbeat: a worker silent this long is restarted (not a request deadline)."),
+    Setting("GATEWAY_MAX_REQUESTS", "int", _count, "10000",
+            "Restart a worker after this many requests (bounds leaks); 0: never."),
+    Setting("GATEWAY_MAX_REQUESTS_JITTER", "int", _count, "1000",
+            "Random extra requests per worker before that restart, so workers do not restart together."),
+    Setting("GATEWAY_LIMIT_REQUEST_LINE", "bytes", _count, "4094",
+            "Longest request line gunicorn accepts (414 above)."),
+    Setting("GATEWAY_LIMIT_REQUEST_FIELDS", "int", _count, "100",
+            "Most request header fields gunicorn accepts."),
+    Setting("GATEWAY_LIMIT_REQUEST_FIELD_SIZE", "bytes", _count, "8190",
+            "Longest request header line gunicorn accepts."),
     Setting("GATEWAY_GRACEFUL_TIMEOUT", "seconds", _positive_int, "",
             "Seconds a stopping worker may finish requests; default longest endpoint timeout + 5 s."),
     Setting("GATEWAY_LOG_LEVEL", "level", _level, "INFO",
@@ -154,8 +173,10 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
         threads = int(read("GATEWAY_THREADS", environ))
         pool = read("GATEWAY_POOL_SIZE", environ)
+        env = os.environ if environ is None else environ
         return cls(
-            config_path=str(read("GATEWAY_CONFIG", environ)),
+            # PROPYLON_ACTIVE_CONFIG: internal, the snapshot gunicorn's master validated (gunicorn.conf.py).
+            config_path=env.get("PROPYLON_ACTIVE_CONFIG") or str(read("GATEWAY_CONFIG", environ)),
             debug=bool(read("GATEWAY_DEBUG", environ)),
             threads=threads,
             pool_size=int(pool) if pool is not None else 4 * threads,

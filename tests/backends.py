@@ -45,6 +45,7 @@ class Seen:
 
 class QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # gateways under test open many connections at once
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client (the gateway) hanging up mid-answer is expected here; stay quiet."""

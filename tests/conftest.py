@@ -23,7 +23,8 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No GATEWAY_* / KRAKEND_* / proxy variable leaks into a test."""
     import os
     for name in list(os.environ):
-        if name.startswith(("GATEWAY_", "KRAKEND_", "FC_")) or name.lower().endswith("_proxy") \
+        if name.startswith(("GATEWAY_", "KRAKEND_", "FC_", "PROPYLON_", "PROMETHEUS_")) \
+                or name.lower().endswith("_proxy") \
                 or name == "WEB_CONCURRENCY":
             monkeypatch.delenv(name, raising=False)
 
