@@ -108,6 +108,8 @@ except _ConfigError as _exc:
 
 bind = [_bind or f"{_service.listen_ip or '0.0.0.0'}:{_service.port}"]
 worker_class = "gthread"
+# gunicorn's control socket next to the config snapshots (not in the service user's home).
+control_socket = _os.path.join(_runtime_dir, "gunicorn.ctl")
 threads = _settings.threads
 graceful_timeout = _graceful or int(max((e.timeout for e in _service.endpoints), default=2.0)) + 5
 # Threads and sockets must be created after fork; SIGHUP must reload the code.
