@@ -66,6 +66,12 @@ def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
     for warning in (service_warnings(service) + list(build_warnings)
                     + shared_state_warnings(service, workers, settings.storage_url)):
         print(f"WARNING {warning}", file=out)
+    if args.lint:
+        from app.config.lint import lint
+        findings = lint(service, workers, bool(settings.storage_url))
+        for finding in findings:
+            print(f"LINT {finding}", file=out)
+        print(f"lint: {len(findings)} finding(s)", file=out)
     return 0
 
 
@@ -103,6 +109,9 @@ def parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=text, description=text)
         cmd.add_argument("-c", "--config", default=default_config,
                          help=f"configuration file (default: $GATEWAY_CONFIG or {default_config})")
+        if name == "check":
+            cmd.add_argument("-l", "--lint", action="store_true",
+                             help="also report risky but valid settings, each with a one-line fix")
         cmd.set_defaults(func=func)
     cmd = sub.add_parser("settings", help="print the GATEWAY_* environment settings as Markdown")
     cmd.set_defaults(func=cmd_settings)

@@ -133,3 +133,38 @@ def test_check_warns_about_per_worker_limits(tmp_path, monkeypatch):
     assert code == 0 and "admits up to 4 times its limit" in out
     monkeypatch.setenv("GATEWAY_STORAGE_URL", "redis://127.0.0.1:6379/0")
     assert "admits up to" not in run("check", "-c", str(config))[1]
+
+
+def test_lint_flags_each_risky_pattern(tmp_path, monkeypatch):
+    monkeypatch.setenv("GATEWAY_WORKERS", "4")
+    config = write_config(tmp_path, {"extra_config": {"security/cors": {}}, "endpoints": [
+        {"endpoint": "/star", "input_headers": ["*"], "timeout": "120s",
+         "extra_config": {"qos/ratelimit/router": {"max_rate": 10}},
+         "backend": [{"host": ["http://x:80"], "url_pattern": "/a", "input_headers": ["*"]}]},
+        {"endpoint": "/jwt", "extra_config": {"auth/validator": {
+            "alg": "RS256", "jwk_url": "http://idp.example.com/jwks", "disable_jwk_security": True}},
+         "backend": [{"host": ["http://x:80"], "url_pattern": "/b"}]},
+        {"endpoint": "/open", "backend": [{"host": ["http://x:80"], "url_pattern": "/c"}]}]})
+    code, out = run("check", "--lint", "-c", str(config))
+    assert code == 0
+    expected = [
+        'LINT endpoints[0].input_headers: ["*"] forwards every client header',
+        'LINT endpoints[0].backend[0].input_headers: ["*"]',
+        "LINT endpoints[0].timeout: 120s holds a worker thread",
+        "LINT endpoints[0].extra_config.qos/ratelimit/router: counted per worker, so 4 workers",
+        "LINT endpoints[1].extra_config.auth/validator.jwk_url: keys fetched over plain http",
+        "LINT endpoints[1].extra_config.auth/validator.disable_jwk_security: meant for development",
+        "LINT endpoints[2]: GET /open has neither authentication nor a rate limit",
+        "LINT extra_config.security/cors: not implemented by Propylon",
+    ]
+    for line in expected:
+        assert line in out, line
+    assert "lint: 8 finding(s)" in out
+
+
+@pytest.mark.parametrize("path", SHIPPED)
+def test_lint_is_quiet_on_shipped_configs(path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("GATEWAY_WORKERS", "1")
+    code, out = run("check", "--lint", "-c", path)
+    assert code == 0 and "lint: 0 finding(s)" in out, out

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping
 
 import yaml
 
@@ -24,7 +25,38 @@ def load_raw(path: str) -> dict[str, Any]:
         raise ConfigError("", f"cannot read {path}: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise ConfigError("", f"{path} is not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
-    return parse_text(text, yaml_syntax=file.suffix.lower() in (".yml", ".yaml"), name=path)
+    tree = parse_text(text, yaml_syntax=file.suffix.lower() in (".yml", ".yaml"), name=path)
+    return apply_env_overrides(tree, os.environ)
+
+
+def _flag(text: str) -> bool:
+    if text.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.strip().lower() in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"not a boolean: {text!r}")
+
+
+#: Top-level keys ``KRAKEND_<KEY>`` may set, and how the text is read (KrakenD's reserved overrides).
+OVERRIDES: Mapping[str, Callable[[str], Any]] = {
+    "port": int, "name": str, "timeout": str, "cache_ttl": str, "output_encoding": str, "listen_ip": str,
+    "debug_endpoint": _flag, "echo_endpoint": _flag, "disable_rest": _flag,
+}
+
+
+def apply_env_overrides(tree: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """``KRAKEND_PORT=9000`` and friends replace top-level scalar keys, as in KrakenD.
+
+    Raises ``ConfigError`` naming the variable when its value does not fit the key.
+    """
+    for variable, text in environ.items():
+        key = variable[len("KRAKEND_"):].lower() if variable.startswith("KRAKEND_") else ""
+        if key in OVERRIDES:
+            try:
+                tree[key] = OVERRIDES[key](text)
+            except ValueError as exc:
+                raise ConfigError(key, f"{variable}={text!r}: {exc}") from exc
+    return tree
 
 
 def _reject_constant(name: str) -> None:

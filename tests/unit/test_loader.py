@@ -53,3 +53,24 @@ def test_parse_text_errors(text: str, yaml_syntax: bool, name: str, message: str
 def test_parse_text_rejects_non_json_number_tokens(token: str) -> None:
     with pytest.raises(ConfigError, match="invalid JSON"):
         parse_text('{"version": 3, "timeout": %s}' % token, name="k.json")
+
+
+@pytest.mark.parametrize("environ, expected", [
+    ({"KRAKEND_PORT": "9000"}, {"port": 9000}),
+    ({"KRAKEND_TIMEOUT": "5s", "KRAKEND_NAME": "gw"}, {"timeout": "5s", "name": "gw"}),
+    ({"KRAKEND_DEBUG_ENDPOINT": "true"}, {"debug_endpoint": True}),
+    ({"KRAKEND_ENDPOINTS": "[]", "OTHER": "1"}, {}),
+], ids=["port", "strings", "bool", "nested-and-foreign-ignored"])
+def test_krakend_env_overrides(environ, expected):
+    from app.config.loader import apply_env_overrides
+    tree = apply_env_overrides({"version": 3, "port": 8080}, environ)
+    for key, value in expected.items():
+        assert tree[key] == value
+    assert "endpoints" not in tree
+
+
+def test_krakend_env_override_errors_name_the_variable():
+    from app.config.loader import apply_env_overrides
+    from app.errors import ConfigError
+    with pytest.raises(ConfigError, match="KRAKEND_PORT='x'"):
+        apply_env_overrides({"version": 3}, {"KRAKEND_PORT": "x"})
