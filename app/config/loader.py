@@ -8,6 +8,7 @@ from typing import Any, Callable, Mapping
 
 import yaml
 
+from app.config import flexible
 from app.errors import ConfigError
 
 
@@ -25,6 +26,8 @@ def load_raw(path: str) -> dict[str, Any]:
         raise ConfigError("", f"cannot read {path}: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
         raise ConfigError("", f"{path} is not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
+    if flexible.enabled(os.environ):
+        text = flexible.render(text, path, os.environ)
     tree = parse_text(text, yaml_syntax=file.suffix.lower() in (".yml", ".yaml"), name=path)
     return apply_env_overrides(tree, os.environ)
 
