@@ -5,25 +5,14 @@ import itertools
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterator
+from typing import Callable
 
 import pytest
 
 from app.errors import BackendStatusError, BackendTimeout
 from app.proxy.concurrent import concurrent
+from tests.unit.conftest import make_request
 from app.proxy.model import ProxyRequest, ProxyResponse
-
-
-@pytest.fixture
-def pool() -> Iterator[ThreadPoolExecutor]:
-    executor = ThreadPoolExecutor(max_workers=4)
-    yield executor
-    executor.shutdown(wait=True)
-
-
-def make_request(seconds: float = 1.0) -> ProxyRequest:
-    return ProxyRequest(method="GET", path="/e", url="", params={}, query=(), headers={}, body=b"",
-                        deadline=time.monotonic() + seconds)
 
 
 Behaviour = Callable[[int], ProxyResponse]

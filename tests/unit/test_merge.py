@@ -4,25 +4,14 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 from app.errors import BackendStatusError, BackendTimeout, MergeError
 from app.proxy.merge import parallel, sequential
+from tests.unit.conftest import make_request
 from app.proxy.model import Proxy, ProxyRequest, ProxyResponse
-
-
-@pytest.fixture
-def pool() -> Iterator[ThreadPoolExecutor]:
-    executor = ThreadPoolExecutor(max_workers=4)
-    yield executor
-    executor.shutdown(wait=True)
-
-
-def make_request(seconds: float = 1.0) -> ProxyRequest:
-    return ProxyRequest(method="GET", path="/e", url="", params={}, query=(), headers={}, body=b"",
-                        deadline=time.monotonic() + seconds)
 
 
 def ok(data: dict[str, Any], complete: bool = True, delay: float = 0.0) -> Proxy:
