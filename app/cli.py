@@ -14,73 +14,54 @@ import argparse
 import sys
 from typing import Optional, Sequence, TextIO
 
-from app import config as config_pkg
 from app import settings as settings_mod
-from app.config.model import ServiceConfig
-from app.config.namespaces import is_known
-from app.errors import ConfigError, ConfigErrors
+from app.config.check import CheckReport, check_file
 
 
-def _load_checked(path: str, out: TextIO) -> Optional[tuple[ServiceConfig, tuple[str, ...]]]:
-    """Load and build everything: (config, build warnings); print the errors and return None if any."""
-    from app import create_app
-    try:
-        service = config_pkg.load(path)
-        app = create_app(settings_mod.Settings(config_path=path, log_level="CRITICAL"), service, strict=True)
-    except ConfigError as exc:
-        errors = exc.errors if isinstance(exc, ConfigErrors) else (exc,)
-        print(f"{path}: {len(errors)} error(s)", file=out)
-        for error in errors:
-            print(f"  ERROR {error}", file=out)
-        return None
-    return service, app.config["PROPYLON_WARNINGS"]
+def _print_errors(report: CheckReport, out: TextIO) -> None:
+    print(f"{report.path}: {len(report.errors)} error(s)", file=out)
+    for error in report.errors:
+        print(f"  ERROR {error}", file=out)
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO) -> int:
-    loaded = _load_checked(args.config, out)
-    try:
-        settings = settings_mod.Settings.from_env()
-        workers = settings_mod.default_workers()
-    except ValueError as exc:
-        print(f"environment: ERROR {exc}", file=out)
+    report = check_file(args.config, lint=args.lint)
+    if report.errors:
+        _print_errors(report, out)
         return 1
-    if loaded is None:
+    if report.environment_error:
+        print(f"environment: ERROR {report.environment_error}", file=out)
         return 1
-    service, build_warnings = loaded
+    service = report.service
+    assert service is not None
     count = len(service.endpoints)
     print(f"{args.config}: configuration OK (version 3, {count} endpoint{'' if count == 1 else 's'})", file=out)
     for endpoint in service.endpoints:
         print(f"  {endpoint.method:<6} {endpoint.endpoint}  ({len(endpoint.backends)} backend"
               f"{'s' if len(endpoint.backends) != 1 else ''}, timeout {endpoint.timeout:g}s, "
               f"{endpoint.output_encoding})", file=out)
-    known = [(p, n) for p, n in service.ignored_namespaces if is_known(n)]
-    unknown = [(p, n) for p, n in service.ignored_namespaces if not is_known(n)]
-    if known:
+    if report.unimplemented:
         print("Not implemented by Propylon (KrakenD namespaces, accepted and ignored):", file=out)
-        for path, namespace in known:
+        for path, namespace in report.unimplemented:
             print(f"  {path}: {namespace}", file=out)
-    for path, namespace in unknown:
+    for path, namespace in report.unknown:
         print(f"WARNING {path}: unknown namespace {namespace!r} (not a KrakenD namespace: a typo?); ignored",
               file=out)
-    from app.wiring import service_warnings, shared_state_warnings
-    for warning in (service_warnings(service) + list(build_warnings)
-                    + shared_state_warnings(service, workers, settings.storage_url)):
+    for warning in report.warnings:
         print(f"WARNING {warning}", file=out)
     if args.lint:
-        from app.config.lint import lint
-        findings = lint(service, workers, bool(settings.storage_url))
-        for finding in findings:
+        for finding in report.lint:
             print(f"LINT {finding}", file=out)
-        print(f"lint: {len(findings)} finding(s)", file=out)
+        print(f"lint: {len(report.lint)} finding(s)", file=out)
     return 0
 
 
 def cmd_routes(args: argparse.Namespace, out: TextIO) -> int:
-    loaded = _load_checked(args.config, out)
-    if loaded is None:
+    report = check_file(args.config)
+    if report.errors or report.service is None:
+        _print_errors(report, out)
         return 1
-    service = loaded[0]
-    for endpoint in service.endpoints:
+    for endpoint in report.service.endpoints:
         print(f"{endpoint.method:<6} {endpoint.endpoint}", file=out)
         for backend in endpoint.backends:
             hosts = ", ".join(backend.hosts)
