@@ -6,7 +6,9 @@
 * ``propylon routes -c FILE``: the route table;
 * ``propylon settings``: the ``GATEWAY_*`` environment table (Markdown);
 * ``propylon demo-backends``: start the demo users/billing/preferences
-  services used by ``config/examples/user-profile.json``.
+  services used by ``config/examples/user-profile.json``;
+* ``propylon designer -c FILE``: serve the Designer's API for FILE on
+  127.0.0.1 (``app.designer.api``).
 """
 from __future__ import annotations
 
@@ -81,6 +83,27 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def cmd_designer(args: argparse.Namespace, out: TextIO) -> int:
+    from werkzeug.serving import make_server
+
+    from app.designer.api import create_designer
+    from app.errors import ConfigError
+    try:
+        app = create_designer(args.config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    app.config["DESIGNER_HOST"] = args.host
+    server = make_server(args.host, args.port, app, threaded=True)
+    print(f"Designer for {args.config} on http://{args.host}:{server.server_port}/ (Ctrl-C stops it)",
+          file=out, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="propylon", description="KrakenD-compatible API gateway")
     sub = top.add_subparsers(dest="command", required=True)
@@ -101,6 +124,14 @@ def parser() -> argparse.ArgumentParser:
     cmd.add_argument("--port", type=int, default=9100,
                      help="users on PORT, billing PORT+1, preferences PORT+2, identity (JWKS, tokens) PORT+3")
     cmd.set_defaults(func=cmd_demo)
+    cmd = sub.add_parser("designer", help="serve the Designer's API for one JSON configuration file",
+                         description="serve the Designer's API (check, save) for one JSON configuration file; "
+                                     "it writes only that file")
+    cmd.add_argument("-c", "--config", default=default_config,
+                     help=f"the JSON file to edit (default: $GATEWAY_CONFIG or {default_config})")
+    cmd.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback only)")
+    cmd.add_argument("--port", type=int, default=8081, help="port (default: 8081; 0 picks a free one)")
+    cmd.set_defaults(func=cmd_designer)
     return top
 
 

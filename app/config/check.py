@@ -35,9 +35,6 @@ def check_file(path: str, lint: bool = False) -> CheckReport:
     """Everything ``propylon check`` reports for the file at ``path``."""
     from app import config as config_pkg
     from app import create_app, settings as settings_mod
-    from app.config.lint import lint as lint_service
-    from app.config.namespaces import is_known
-    from app.wiring import service_warnings, shared_state_warnings
     report = CheckReport(path)
     try:
         service = config_pkg.load(path)
@@ -47,6 +44,17 @@ def check_file(path: str, lint: bool = False) -> CheckReport:
         return report
     report.service = service
     try:
+        return _findings(report, service, app.config["PROPYLON_WARNINGS"], lint)
+    finally:
+        app.config["PROPYLON_DEPS"].close()  # the Designer checks many times in one process
+
+
+def _findings(report: CheckReport, service: ServiceConfig, app_warnings: list[str], lint: bool) -> CheckReport:
+    from app import settings as settings_mod
+    from app.config.lint import lint as lint_service
+    from app.config.namespaces import is_known
+    from app.wiring import service_warnings, shared_state_warnings
+    try:
         settings = settings_mod.Settings.from_env()
         workers = settings_mod.default_workers()
     except ValueError as exc:
@@ -54,7 +62,7 @@ def check_file(path: str, lint: bool = False) -> CheckReport:
         return report
     report.unimplemented = [(p, n) for p, n in service.ignored_namespaces if is_known(n)]
     report.unknown = [(p, n) for p, n in service.ignored_namespaces if not is_known(n)]
-    report.warnings = (service_warnings(service) + list(app.config["PROPYLON_WARNINGS"])
+    report.warnings = (service_warnings(service) + list(app_warnings)
                        + shared_state_warnings(service, workers, settings.storage_url))
     if lint:
         report.lint = lint_service(service, workers, bool(settings.storage_url))

@@ -1,0 +1,176 @@
+"""The Designer's API over real HTTP: open, check, save one file; refuse other origins."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from app.cli import main
+from app.config import load
+from app.designer.api import create_designer, detect_indent
+from app.errors import ConfigError
+from tests.conftest import ROOT
+
+EXAMPLE = ROOT / "config" / "examples" / "user-profile.json"
+
+
+class Designer:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.server = make_server("127.0.0.1", 0, create_designer(str(path)), threaded=True)
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.session = requests.Session()
+        self.session.trust_env = False
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.session.get(self.url + path, timeout=30, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.session.post(self.url + path, timeout=30, **kwargs)
+
+
+@pytest.fixture
+def designer(tmp_path: Path) -> Iterator[Designer]:
+    path = tmp_path / "krakend.json"
+    shutil.copy(EXAMPLE, path)
+    served = Designer(path)
+    yield served
+    served.server.shutdown()
+    served.session.close()
+
+
+def two_backend_endpoint(url_pattern: str, host: str) -> dict[str, Any]:
+    return {"endpoint": "/v1/summary/{id}", "backend": [
+        {"host": [host], "url_pattern": url_pattern, "mapping": {"name": "full_name"}},
+        {"host": [host], "url_pattern": "/echo/{id}", "group": "other", "allow": ["path"]},
+    ]}
+
+
+@pytest.mark.parametrize("text, indent", [
+    ('{\n  "a": 1\n}\n', 2),
+    ('{\n    "a": {\n        "b": 1\n    }\n}', 4),
+    ('{"a": 1}', 2),
+    ("", 2),
+])
+def test_detect_indent(text, indent):
+    assert detect_indent(text) == indent
+
+
+def test_open_returns_text_and_config_in_file_order(designer):
+    body = designer.get("/api/config").json()
+    assert body["exists"] is True and body["text"] == EXAMPLE.read_text()
+    assert list(body["config"]) == list(json.loads(EXAMPLE.read_text()))
+    assert body["path"] == str(designer.path.resolve())
+
+
+def test_open_a_new_file_starts_from_an_empty_config(tmp_path):
+    served = Designer(tmp_path / "new.json")
+    try:
+        body = served.get("/api/config").json()
+        assert body["exists"] is False and body["config"] == {"version": 3, "endpoints": []}
+    finally:
+        served.server.shutdown()
+
+
+def test_check_names_the_bad_url_pattern_and_clears_when_fixed(designer, backend):
+    config = designer.get("/api/config").json()["config"]
+    config["endpoints"].append(two_backend_endpoint("/json/{idd}", backend.url))
+    index = len(config["endpoints"]) - 1
+    report = designer.post("/api/check", json=config).json()
+    assert report["ok"] is False
+    assert [e["path"] for e in report["errors"]] == [f"endpoints[{index}].backend[0].url_pattern"]
+    assert "idd" in report["errors"][0]["message"]
+    config["endpoints"][index] = two_backend_endpoint("/json/{id}", backend.url)
+    report = designer.post("/api/check", json=config).json()
+    assert report["ok"] is True and report["errors"] == []
+    assert {"endpoint": "/v1/summary/{id}", "method": "GET", "backends": [
+        {"hosts": [backend.url], "url_pattern": "/json/{id}", "method": "GET"},
+        {"hosts": [backend.url], "url_pattern": "/echo/{id}", "method": "GET"},
+    ]} in report["endpoints"]
+
+
+def test_save_refuses_errors_and_keeps_the_file(designer, backend):
+    before = designer.path.read_bytes()
+    config = json.loads(before)
+    config["endpoints"].append(two_backend_endpoint("/json/{idd}", backend.url))
+    response = designer.post("/api/save", json=config)
+    assert response.status_code == 422 and response.json()["saved"] is False
+    assert designer.path.read_bytes() == before
+
+
+def test_save_unchanged_is_byte_identical(designer):
+    before = designer.path.read_bytes()
+    response = designer.post("/api/save", json=json.loads(before))
+    assert response.status_code == 200 and response.json()["saved"] is True
+    assert designer.path.read_bytes() == before
+
+
+def test_saved_config_passes_check_and_the_gateway_serves_it(designer, backend, gateway, capsys):
+    backend.json("7", {"name": "Ada"})
+    config = designer.get("/api/config").json()["config"]
+    config["endpoints"].append(two_backend_endpoint("/json/{id}", backend.url))
+    assert designer.post("/api/save", json=config).json()["saved"] is True
+    assert main(["check", "-c", str(designer.path)]) == 0
+    saved = json.loads(designer.path.read_text())
+    assert list(saved) == list(config) and saved["endpoints"][-1] == config["endpoints"][-1]
+    assert load(str(designer.path)).endpoints[-1].endpoint == "/v1/summary/{id}"
+    live = gateway(saved)
+    answer = live.get("/v1/summary/7")
+    assert answer.status_code == 200
+    assert answer.json() == {"full_name": "Ada", "other": {"path": "/echo/7"}}
+
+
+@pytest.mark.parametrize("headers, status", [
+    ({"Host": "evil.example:80"}, 403),                      # DNS rebinding
+    ({"Origin": "http://evil.example"}, 403),                # another site's page
+    ({"Content-Type": "text/plain"}, 415),                   # a cross-site "simple" request
+])
+def test_foreign_requests_are_refused(designer, headers, status):
+    before = designer.path.read_bytes()
+    send = {"Content-Type": "application/json", **headers}
+    response = designer.post("/api/save", data=json.dumps({"version": 3, "endpoints": []}), headers=send)
+    assert response.status_code == status and "error" in response.json()
+    assert designer.path.read_bytes() == before
+
+
+def test_body_must_be_a_config_object(designer):
+    response = designer.post("/api/check", data="[1]", headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and "JSON object" in response.json()["error"]
+
+
+@pytest.mark.parametrize("name, message", [
+    ("k.yaml", "JSON files only"),
+    ("missing-dir/k.json", "does not exist"),
+])
+def test_designer_refuses_what_it_cannot_edit(tmp_path, name, message):
+    with pytest.raises(ConfigError, match=message):
+        create_designer(str(tmp_path / name))
+
+
+def test_cli_serves_on_loopback(tmp_path):
+    path = tmp_path / "krakend.json"
+    shutil.copy(EXAMPLE, path)
+    process = subprocess.Popen([sys.executable, "-m", "app", "designer", "-c", str(path), "--port", "0"],
+                               cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        assert line.startswith(f"Designer for {path} on http://127.0.0.1:")
+        url = line.split(" on ", 1)[1].split("/ ", 1)[0]
+        with requests.Session() as session:
+            session.trust_env = False
+            assert session.get(url + "/api/config", timeout=10).json()["exists"] is True
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
