@@ -8,11 +8,12 @@
 * ``propylon demo-backends``: start the demo users/billing/preferences
   services used by ``config/examples/user-profile.json``;
 * ``propylon designer -c FILE``: serve the Designer's API for FILE on
-  127.0.0.1 (``app.designer.api``).
+  127.0.0.1 (``app.designer.api``), with a sandbox gateway for "Try it".
 """
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from typing import Optional, Sequence, TextIO
 
@@ -97,10 +98,15 @@ def cmd_designer(args: argparse.Namespace, out: TextIO) -> int:
     server = make_server(args.host, args.port, app, threaded=True)
     print(f"Designer for {args.config} on http://{args.host}:{server.server_port}/ (Ctrl-C stops it)",
           file=out, flush=True)
+    # SIGTERM unwinds like Ctrl-C so the "Try it" sandbox gateway (its own session) is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
+    finally:
+        app.extensions["designer_sandbox"].stop()
+        server.server_close()
     return 0
 
 

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -25,7 +28,8 @@ EXAMPLE = ROOT / "config" / "examples" / "user-profile.json"
 class Designer:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.server = make_server("127.0.0.1", 0, create_designer(str(path)), threaded=True)
+        self.app = create_designer(str(path))
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.session = requests.Session()
@@ -46,6 +50,7 @@ def designer(tmp_path: Path) -> Iterator[Designer]:
     yield served
     served.server.shutdown()
     served.session.close()
+    served.app.extensions["designer_sandbox"].stop()
 
 
 def two_backend_endpoint(url_pattern: str, host: str) -> dict[str, Any]:
@@ -174,3 +179,93 @@ def test_cli_serves_on_loopback(tmp_path):
         process.wait(timeout=10)
         if process.stdout is not None:
             process.stdout.close()
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+def test_try_runs_the_edited_config_in_a_sandbox_gateway(designer, backend):
+    backend.json("7", {"name": "Ada"})
+    config = designer.get("/api/config").json()["config"]
+    config["endpoints"].append(two_backend_endpoint("/json/{id}", backend.url))
+    first = designer.post("/api/try", json={"config": config, "path": "/v1/summary/7"}).json()
+    assert first["status"] == 200 and json.loads(first["body"]) == {"full_name": "Ada", "other": {"path": "/echo/7"}}
+    assert ["Content-Type", "application/json; charset=utf-8"] in first["headers"]
+    assert first["sandbox"]["reused"] is False and first["truncated"] is False
+    again = designer.post("/api/try", json={"config": config, "path": "/v1/summary/7", "method": "get"}).json()
+    assert again["sandbox"] == {**first["sandbox"], "reused": True}
+    missing = designer.post("/api/try", json={"config": config, "path": "/nope"}).json()
+    assert missing["status"] == 404 and missing["sandbox"]["reused"] is True
+    config["endpoints"][-1]["endpoint"] = "/v2/summary/{id}"
+    changed = designer.post("/api/try", json={"config": config, "path": "/v2/summary/7"}).json()
+    assert changed["status"] == 200 and changed["sandbox"]["reused"] is False
+    assert not alive(first["sandbox"]["pid"]) and alive(changed["sandbox"]["pid"])
+
+
+def test_try_refuses_a_config_with_errors_without_starting(designer, backend):
+    config = designer.get("/api/config").json()["config"]
+    config["endpoints"].append(two_backend_endpoint("/json/{idd}", backend.url))
+    response = designer.post("/api/try", json={"config": config, "path": "/v1/summary/7"})
+    assert response.status_code == 422 and response.json()["errors"][0]["path"].endswith("url_pattern")
+    assert designer.app.extensions["designer_sandbox"].pid == 0
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"config": [1]}, "config"),
+    ({"method": "TRACE"}, "method"),
+    ({"path": "v1/summary"}, "path"),
+    ({"path": "/a b"}, "path"),
+    ({"path": "/a\r\nX-Evil: 1"}, "path"),
+    ({"headers": {"X-A": 1}}, "headers"),
+    ({"body": {"a": 1}}, "body"),
+])
+def test_try_validates_the_request(designer, change, field):
+    body = {"config": {"version": 3, "endpoints": []}, "path": "/", **change}
+    response = designer.post("/api/try", json=body)
+    assert response.status_code == 400 and response.json()["error"].startswith(f"{field}:")
+
+
+@pytest.mark.slow
+def test_cli_stops_its_sandbox_on_sigterm(tmp_path, backend):
+    path = tmp_path / "krakend.json"
+    path.write_text(json.dumps({"version": 3, "endpoints": [two_backend_endpoint("/json/{id}", backend.url)]}))
+    process = subprocess.Popen([sys.executable, "-m", "app", "designer", "-c", str(path), "--port", "0"],
+                               cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split(" on ", 1)[1].split("/ ", 1)[0]
+        with requests.Session() as session:
+            session.trust_env = False
+            tried = session.post(url + "/api/try", timeout=60, json={
+                "config": json.loads(path.read_text()), "path": "/v1/summary/1"}).json()
+        pid = tried["sandbox"]["pid"]
+        assert alive(pid)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        assert not alive(pid)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+@pytest.mark.slow
+def test_try_shows_why_the_sandbox_gateway_failed(designer):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = {"version": 3, "endpoints": [],
+                  "extra_config": {"telemetry/metrics": {"listen_address": f"127.0.0.1:{port}"}}}
+        response = designer.post("/api/try", json={"config": config, "path": "/__health"})
+    assert response.status_code == 502
+    assert "sandbox gateway did not" in response.json()["error"]
+    assert "Address already in use" in response.json()["log"]

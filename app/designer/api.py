@@ -4,7 +4,9 @@
 * ``POST /api/check``:  check a candidate configuration with ``propylon check --lint``'s
   own code (``app.config.check``); every error carries its JSON path;
 * ``POST /api/save``:   check, then replace the file atomically; refused (422)
-  while the candidate has errors, so a saved file always passes ``propylon check``.
+  while the candidate has errors, so a saved file always passes ``propylon check``;
+* ``POST /api/try``:    check, then send one request to the real gateway running
+  the candidate in a sandbox process (``app.designer.sandbox``).
 
 Safety, because a browser on the same machine can reach any loopback port:
 requests must name the Designer itself in ``Host`` (DNS rebinding), must not
@@ -19,16 +21,19 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from flask import Flask, Response, abort, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from app.config.check import CheckReport, check_file
+from app.designer.sandbox import Sandbox, SandboxError
 from app.errors import ConfigError
 
 #: Hosts the Designer answers to (with its port); anything else is a rebinding attempt.
 LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
+#: Methods "Try it" may send (the ones KrakenD endpoints can declare).
+TRY_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
 def detect_indent(text: str) -> int:
@@ -87,7 +92,7 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def _candidate() -> Any:
+def _json_object() -> dict[str, Any]:
     if request.mimetype != "application/json":
         abort(415, "send the configuration as application/json")
     body = request.get_json(silent=True)
@@ -96,7 +101,25 @@ def _candidate() -> Any:
     return body
 
 
-def create_designer(path: str) -> Flask:
+def try_request(body: Mapping[str, Any]) -> tuple[Any, str, str, dict[str, str], str]:
+    """The config and the request of a ``/api/try`` body, validated; aborts 400 naming the bad field."""
+    config, method, path = body.get("config"), body.get("method", "GET"), body.get("path")
+    headers, payload = body.get("headers", {}), body.get("body", "")
+    if not isinstance(config, dict):
+        abort(400, "config: must be the configuration object")
+    if not isinstance(method, str) or method.upper() not in TRY_METHODS:
+        abort(400, f"method: must be one of {', '.join(TRY_METHODS)}")
+    if not isinstance(path, str) or not path.startswith("/") or any(c.isspace() or ord(c) < 32 for c in path):
+        abort(400, "path: must start with / and hold no spaces or control characters")
+    if not isinstance(headers, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                for k, v in headers.items()):
+        abort(400, "headers: must be an object of strings")
+    if not isinstance(payload, str):
+        abort(400, "body: must be a string")
+    return config, method.upper(), path, headers, payload
+
+
+def create_designer(path: str, sandbox: Optional[Sandbox] = None) -> Flask:
     """The Designer's app for the configuration file at ``path`` (JSON; it may not exist yet)."""
     target = Path(path).resolve()
     if target.suffix.lower() in (".yml", ".yaml"):
@@ -104,6 +127,8 @@ def create_designer(path: str) -> Flask:
     if not target.parent.is_dir():
         raise ConfigError("", f"{path}: directory {target.parent} does not exist")
     app = Flask("propylon.designer")
+    runner = sandbox if sandbox is not None else Sandbox()
+    app.extensions["designer_sandbox"] = runner
     app.config["MAX_CONTENT_LENGTH"] = 8 * 1024 * 1024
     app.json.sort_keys = False  # type: ignore[attr-defined]  # the file's key order is the user's
 
@@ -131,11 +156,11 @@ def create_designer(path: str) -> Flask:
 
     @app.post("/api/check")
     def check() -> Response:
-        return jsonify(report_json(check_candidate(_candidate(), target.suffix or ".json")))
+        return jsonify(report_json(check_candidate(_json_object(), target.suffix or ".json")))
 
     @app.post("/api/save")
     def save() -> Response:
-        config = _candidate()
+        config = _json_object()
         report = check_candidate(config, target.suffix or ".json")
         if not report.ok:
             response = jsonify(saved=False, **report_json(report))
@@ -144,6 +169,26 @@ def create_designer(path: str) -> Flask:
         indent = detect_indent(target.read_text(encoding="utf-8")) if target.exists() else 2
         write_atomically(target, render(config, indent))
         return jsonify(saved=True, path=str(target), **report_json(report))
+
+    @app.post("/api/try")
+    def try_it() -> Response:
+        config, method, path, headers, payload = try_request(_json_object())
+        report = check_candidate(config, target.suffix or ".json")
+        if not report.ok or report.service is None:
+            response = jsonify(error="the configuration has errors", **report_json(report))
+            response.status_code = 422
+            return response
+        timeout = max((e.timeout for e in report.service.endpoints), default=3.0) + 5.0
+        try:
+            reused = runner.ensure(render(config, 2))
+            answer = runner.send(method, path, headers, payload, timeout)
+        except SandboxError as exc:
+            response = jsonify(error=str(exc), log=exc.log)
+            response.status_code = 502
+            return response
+        return jsonify(status=answer.status, headers=answer.headers, body=answer.body,
+                       truncated=answer.truncated, elapsed_ms=answer.elapsed_ms,
+                       sandbox={"pid": runner.pid, "port": runner.port, "reused": reused})
 
     @app.errorhandler(Exception)
     def error_json(exc: Exception) -> tuple[Response, int]:
