@@ -119,6 +119,26 @@ def test_save_unchanged_is_byte_identical(designer):
     assert designer.path.read_bytes() == before
 
 
+def test_save_keeps_a_hand_formatted_file_except_what_changed(tmp_path):
+    path = tmp_path / "krakend.json"
+    shutil.copy(ROOT / "config" / "examples" / "user-profile-jwt.json", path)
+    before = path.read_text()
+    served = Designer(path)
+    try:
+        config = json.loads(before)
+        assert served.post("/api/save", json=config).json()["saved"] is True
+        assert path.read_text() == before
+        config["endpoints"][0]["timeout"] = "2s"
+        assert served.post("/api/save", json=config).json()["saved"] is True
+        after = path.read_text().splitlines()
+        added = [line for line in after if line not in before.splitlines()]
+        assert added and all('"timeout": "2s"' in line or line.strip() in ("}", "},") or line.rstrip().endswith(",")
+                             for line in added), added
+        assert '"audience": ["propylon-demo"],' in path.read_text()  # one-line arrays stay one line
+    finally:
+        served.server.shutdown()
+
+
 def test_saved_config_passes_check_and_the_gateway_serves_it(designer, backend, gateway, capsys):
     backend.json("7", {"name": "Ada"})
     config = designer.get("/api/config").json()["config"]

@@ -27,6 +27,7 @@ from flask import Flask, Response, abort, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from app.config.check import CheckReport, check_file
+from app.designer.layout import preserve
 from app.designer.sandbox import Sandbox, SandboxError
 from app.errors import ConfigError
 
@@ -66,6 +67,16 @@ def report_json(report: CheckReport) -> dict[str, Any]:
         "unknown": [{"path": p, "namespace": n} for p, n in report.unknown],
         "endpoints": endpoints,
     }
+
+
+def saved_text(target: Path, config: Any) -> str:
+    """What saving ``config`` over ``target`` writes: the original's bytes wherever nothing changed."""
+    original = target.read_text(encoding="utf-8") if target.exists() else ""
+    try:
+        json.loads(original)
+    except ValueError:  # a new or broken file: nothing to keep
+        return render(config, detect_indent(original))
+    return preserve(original, config, detect_indent(original))
 
 
 def check_candidate(config: Any, suffix: str) -> CheckReport:
@@ -166,8 +177,7 @@ def create_designer(path: str, sandbox: Optional[Sandbox] = None) -> Flask:
             response = jsonify(saved=False, **report_json(report))
             response.status_code = 422
             return response
-        indent = detect_indent(target.read_text(encoding="utf-8")) if target.exists() else 2
-        write_atomically(target, render(config, indent))
+        write_atomically(target, saved_text(target, config))
         return jsonify(saved=True, path=str(target), **report_json(report))
 
     @app.post("/api/try")

@@ -119,7 +119,7 @@ class Sandbox:
                 time.sleep(0.1)
         log = self.log_tail()
         self._stop()
-        raise SandboxError("the gateway did not start on this configuration", log)
+        raise SandboxError("the sandbox gateway did not start on this configuration", log)
 
     def log_tail(self) -> str:
         if self._log is None:
