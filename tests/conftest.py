@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -12,6 +13,7 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.config.build import build_service
+from app.designer.api import create_designer
 from app.settings import Settings
 from tests.backends import Backend
 
@@ -153,3 +155,35 @@ def redis_url(redis_server: RedisServer) -> str:
         redis_server.start_again()
     redis_server.flush()
     return redis_server.url
+
+
+#: The product brief's example, which the Designer tests open.
+EXAMPLE = ROOT / "config" / "examples" / "user-profile.json"
+
+
+class Designer:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.app = create_designer(str(path))
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.session = requests.Session()
+        self.session.trust_env = False
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.session.get(self.url + path, timeout=30, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.session.post(self.url + path, timeout=30, **kwargs)
+
+
+@pytest.fixture
+def designer(tmp_path: Path) -> Iterator[Designer]:
+    path = tmp_path / "krakend.json"
+    shutil.copy(EXAMPLE, path)
+    served = Designer(path)
+    yield served
+    served.server.shutdown()
+    served.session.close()
+    served.app.extensions["designer_sandbox"].stop()

@@ -8,49 +8,16 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from app.cli import main
 from app.config import load
 from app.designer.api import create_designer, detect_indent
 from app.errors import ConfigError
-from tests.conftest import ROOT
-
-EXAMPLE = ROOT / "config" / "examples" / "user-profile.json"
-
-
-class Designer:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.app = create_designer(str(path))
-        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.session = requests.Session()
-        self.session.trust_env = False
-
-    def get(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.session.get(self.url + path, timeout=30, **kwargs)
-
-    def post(self, path: str, **kwargs: Any) -> requests.Response:
-        return self.session.post(self.url + path, timeout=30, **kwargs)
-
-
-@pytest.fixture
-def designer(tmp_path: Path) -> Iterator[Designer]:
-    path = tmp_path / "krakend.json"
-    shutil.copy(EXAMPLE, path)
-    served = Designer(path)
-    yield served
-    served.server.shutdown()
-    served.session.close()
-    served.app.extensions["designer_sandbox"].stop()
+from tests.conftest import EXAMPLE, ROOT, Designer
 
 
 def two_backend_endpoint(url_pattern: str, host: str) -> dict[str, Any]:
@@ -289,3 +256,12 @@ def test_try_shows_why_the_sandbox_gateway_failed(designer):
     assert response.status_code == 502
     assert "sandbox gateway did not" in response.json()["error"]
     assert "Address already in use" in response.json()["log"]
+
+
+def test_page_and_assets_are_served_locked_down(designer):
+    page = designer.get("/")
+    assert page.status_code == 200 and "designer.js" in page.text
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+    script = designer.get("/static/designer.js")
+    assert script.status_code == 200 and script.headers["X-Content-Type-Options"] == "nosniff"

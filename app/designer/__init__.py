@@ -1,4 +1,5 @@
 """The Designer (``propylon designer``): edit one configuration file in the browser.
 
-This package holds its HTTP API (``api``); the browser UI is issue 8's next step.
+``api`` serves the page (``static/``) and its JSON API; ``layout`` saves with
+the original bytes of every unchanged part; ``sandbox`` runs "Try it".
 """

@@ -1,4 +1,4 @@
-"""The Designer's JSON API over the one configuration file it was opened on.
+"""The Designer: its page (``/``, ``static/``) and JSON API over the one configuration file it was opened on.
 
 * ``GET  /api/config``: the file's text and its decoded object (key order kept);
 * ``POST /api/check``:  check a candidate configuration with ``propylon check --lint``'s
@@ -137,7 +137,7 @@ def create_designer(path: str, sandbox: Optional[Sandbox] = None) -> Flask:
         raise ConfigError("", f"{path}: the Designer edits JSON files only; convert the YAML first")
     if not target.parent.is_dir():
         raise ConfigError("", f"{path}: directory {target.parent} does not exist")
-    app = Flask("propylon.designer")
+    app = Flask("propylon.designer", static_folder=str(Path(__file__).parent / "static"))
     runner = sandbox if sandbox is not None else Sandbox()
     app.extensions["designer_sandbox"] = runner
     app.config["MAX_CONTENT_LENGTH"] = 8 * 1024 * 1024
@@ -152,6 +152,19 @@ def create_designer(path: str, sandbox: Optional[Sandbox] = None) -> Flask:
         if origin is not None and origin != f"{request.scheme}://{request.host}":
             abort(403, "cross-origin requests are refused")
         return None
+
+    @app.get("/")
+    def index() -> Response:
+        return app.send_static_file("index.html")
+
+    @app.after_request
+    def lock_down(response: Response) -> Response:
+        # Only the Designer's own files run; no framing, no sniffing (the page can write a file).
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; img-src 'self' blob: data:; frame-ancestors 'none'; base-uri 'none'")
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.get("/api/config")
     def get_config() -> Response:

@@ -1,0 +1,144 @@
+"""The Designer in headless Chromium (Debian's chromium + chromium-driver, driven by Selenium).
+
+The issue's user journey: open the user-profile example, add an endpoint with
+two backends and a mapping, watch a bad url_pattern's error appear next to the
+field and go when fixed, save; the saved file passes ``propylon check`` and
+the gateway serves the new endpoint.  ``PROPYLON_SCREENSHOTS=DIR`` keeps the
+screenshots the README shows (``tests/screenshots/``).
+
+Without Chromium these tests skip, unless ``PROPYLON_BROWSER_TESTS=required``
+(set by ``.ci/run``), where a missing browser fails them.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from app.cli import main
+from tests.conftest import EXAMPLE
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+# Read at import: the autouse clean_environment fixture removes PROPYLON_* before each test.
+SCREENSHOTS = os.environ.get("PROPYLON_SCREENSHOTS", "")
+REQUIRED = os.environ.get("PROPYLON_BROWSER_TESTS") == "required"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+        if REQUIRED:
+            pytest.fail("Chromium is required: apt-get install chromium chromium-driver")
+        pytest.skip("no Chromium (apt-get install chromium chromium-driver)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    # Headless as root, with Chromium's calls home switched off (the machine's network is closed).
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1400,1000"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.implicitly_wait(0)
+    yield driver
+    driver.quit()
+
+
+def wait(driver: Any, condition: Any, timeout: float = 15) -> Any:
+    from selenium.webdriver.support.ui import WebDriverWait
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+def field(driver: Any, path: str) -> Any:
+    from selenium.webdriver.common.by import By
+    return driver.find_element(By.CSS_SELECTOR, f'[data-path="{path}"]')
+
+
+def error_text(driver: Any, path: str) -> str:
+    from selenium.webdriver.common.by import By
+    return str(driver.find_element(By.CSS_SELECTOR, f'[data-error-for="{path}"]').text)
+
+
+def type_into(driver: Any, path: str, text: str) -> None:
+    element = field(driver, path)
+    element.clear()
+    element.send_keys(text)
+
+
+def screenshot(driver: Any, name: str) -> None:
+    if SCREENSHOTS:
+        driver.save_screenshot(str(Path(SCREENSHOTS) / f"{name}.png"))
+
+
+def test_build_an_endpoint_validate_save_and_serve(browser, designer, backend, gateway):
+    from selenium.webdriver.common.by import By
+    backend.json("7", {"name": "Ada", "email": "ada@example.com"})
+    browser.get(designer.url + "/")
+    wait(browser, lambda d: d.find_element(By.ID, "status").text == "valid")
+    assert "/api/v1/user-profile/{user_id}" in browser.find_element(By.ID, "picture").text
+    screenshot(browser, "designer-open")
+
+    browser.find_element(By.ID, "add-endpoint").click()
+    new = "endpoints[1]"
+    type_into(browser, f"{new}.endpoint", "/v1/summary/{id}")
+    type_into(browser, f"{new}.backend[0].host", backend.url)
+    type_into(browser, f"{new}.backend[0].url_pattern", "/json/{idd}")
+    type_into(browser, f"{new}.backend[0].mapping", '{"name": "full_name"}')
+    browser.find_element(By.CSS_SELECTOR, f'.add-backend[data-for="{new}"]').click()
+    type_into(browser, f"{new}.backend[1].host", backend.url)
+    type_into(browser, f"{new}.backend[1].url_pattern", "/echo/{id}")
+    type_into(browser, f"{new}.backend[1].group", "other")
+    type_into(browser, f"{new}.backend[1].allow", "path")
+
+    url_pattern = f"{new}.backend[0].url_pattern"
+    wait(browser, lambda d: "{idd}" in error_text(d, url_pattern))
+    assert "invalid" in field(browser, url_pattern).get_attribute("class")
+    assert browser.find_element(By.ID, "status").text == "1 error"
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", field(browser, url_pattern))
+    screenshot(browser, "designer-error")
+
+    type_into(browser, url_pattern, "/json/{id}")
+    wait(browser, lambda d: error_text(d, url_pattern) == "" and d.find_element(By.ID, "status").text == "valid")
+    assert "invalid" not in (field(browser, url_pattern).get_attribute("class") or "")
+    browser.find_element(By.ID, "save").click()
+    wait(browser, lambda d: d.find_element(By.ID, "status").text.startswith("saved "))
+
+    assert main(["check", "-c", str(designer.path)]) == 0
+    saved = json.loads(designer.path.read_text())
+    assert saved["endpoints"][0] == json.loads(EXAMPLE.read_text())["endpoints"][0]
+    assert saved["endpoints"][1] == {"endpoint": "/v1/summary/{id}", "backend": [
+        {"url_pattern": "/json/{id}", "host": [backend.url], "mapping": {"name": "full_name"}},
+        {"url_pattern": "/echo/{id}", "host": [backend.url], "group": "other", "allow": ["path"]}]}
+    answer = gateway(saved).get("/v1/summary/7")
+    assert answer.status_code == 200
+    assert answer.json() == {"full_name": "Ada", "email": "ada@example.com", "other": {"path": "/echo/7"}}
+
+    browser.find_element(By.ID, "try-path").send_keys("/v1/summary/7")
+    browser.find_element(By.CSS_SELECTOR, "#try button[type=submit]").click()
+    wait(browser, lambda d: d.find_element(By.ID, "try-result").text.startswith("HTTP 200"), timeout=60)
+    assert '"full_name":"Ada"' in browser.find_element(By.ID, "try-result").text.replace(" ", "")
+    screenshot(browser, "designer-try")
+
+
+def test_invalid_json_in_a_field_is_flagged_and_blocks_save(browser, designer):
+    from selenium.webdriver.common.by import By
+    before = designer.path.read_bytes()
+    browser.get(designer.url + "/")
+    wait(browser, lambda d: d.find_element(By.ID, "status").text == "valid")
+    type_into(browser, "endpoints[0].backend[0].mapping", '{"email": ')
+    wait(browser, lambda d: "not valid JSON" in error_text(d, "endpoints[0].backend[0].mapping"))
+    browser.find_element(By.ID, "save").click()
+    wait(browser, lambda d: "fix the fields" in d.find_element(By.ID, "status").text)
+    assert designer.path.read_bytes() == before
+
+
+def test_page_loads_nothing_from_outside(browser, designer):
+    browser.get(designer.url + "/")
+    sources = browser.execute_script(
+        "return [...document.querySelectorAll('script[src],link[href]')].map(e => e.src || e.href)")
+    assert sources and all(s.startswith(designer.url) or s.startswith("data:") for s in sources), sources
