@@ -19,7 +19,7 @@ from typing import Any, Iterator
 import pytest
 
 from app.cli import main
-from tests.conftest import EXAMPLE
+from tests.conftest import EXAMPLE, Designer
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 # Read at import: the autouse clean_environment fixture removes PROPYLON_* before each test.
@@ -95,6 +95,14 @@ def test_build_an_endpoint_validate_save_and_serve(browser, designer, backend, g
     type_into(browser, f"{new}.backend[1].group", "other")
     type_into(browser, f"{new}.backend[1].allow", "path")
 
+    from selenium.webdriver.support.ui import Select
+    Select(browser.find_element(By.CSS_SELECTOR, f'.add-namespace[data-for="{new}"]')).select_by_value(
+        "qos/ratelimit/router")
+    type_into(browser, f"{new}.extra_config.qos/ratelimit/router.max_rate", "50")
+    limit = field(browser, "endpoints[0].extra_config.qos/ratelimit/router.max_rate")
+    assert limit.get_attribute("value") == str(json.loads(EXAMPLE.read_text())["endpoints"][0]["extra_config"][
+        "qos/ratelimit/router"]["max_rate"])
+
     url_pattern = f"{new}.backend[0].url_pattern"
     wait(browser, lambda d: "{idd}" in error_text(d, url_pattern))
     assert "invalid" in field(browser, url_pattern).get_attribute("class")
@@ -113,7 +121,8 @@ def test_build_an_endpoint_validate_save_and_serve(browser, designer, backend, g
     assert saved["endpoints"][0] == json.loads(EXAMPLE.read_text())["endpoints"][0]
     assert saved["endpoints"][1] == {"endpoint": "/v1/summary/{id}", "backend": [
         {"url_pattern": "/json/{id}", "host": [backend.url], "mapping": {"name": "full_name"}},
-        {"url_pattern": "/echo/{id}", "host": [backend.url], "group": "other", "allow": ["path"]}]}
+        {"url_pattern": "/echo/{id}", "host": [backend.url], "group": "other", "allow": ["path"]}],
+        "extra_config": {"qos/ratelimit/router": {"max_rate": 50}}}
     answer = gateway(saved).get("/v1/summary/7")
     assert answer.status_code == 200
     assert answer.json() == {"full_name": "Ada", "email": "ada@example.com", "other": {"path": "/echo/7"}}
@@ -142,3 +151,26 @@ def test_page_loads_nothing_from_outside(browser, designer):
     sources = browser.execute_script(
         "return [...document.querySelectorAll('script[src],link[href]')].map(e => e.src || e.href)")
     assert sources and all(s.startswith(designer.url) or s.startswith("data:") for s in sources), sources
+
+
+def test_forms_and_raw_json_edit_one_extra_config_and_save_only_the_change(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    path = tmp_path / "krakend.json"
+    original = json.loads(EXAMPLE.read_text())
+    martian = {"modifier/martian": {"header.Modifier": {"scope": ["request"], "name": "X-A", "value": "1"}}}
+    original["endpoints"][0]["extra_config"] = {**martian, **original["endpoints"][0]["extra_config"]}
+    path.write_text(json.dumps(original, indent=2) + "\n")
+    before = path.read_text()
+    served = Designer(path)
+    try:
+        browser.get(served.url + "/")
+        wait(browser, lambda d: d.find_element(By.ID, "status").text == "valid")
+        rest = field(browser, "endpoints[0].extra_config")
+        assert json.loads(rest.get_attribute("value")) == martian  # the formed namespace is not repeated
+        type_into(browser, "endpoints[0].extra_config.qos/ratelimit/router.max_rate", "60")
+        wait(browser, lambda d: d.find_element(By.ID, "status").text == "valid")
+        browser.find_element(By.ID, "save").click()
+        wait(browser, lambda d: d.find_element(By.ID, "status").text.startswith("saved "))
+        assert path.read_text() == before.replace('"max_rate": 50,', '"max_rate": 60,')
+    finally:
+        served.server.shutdown()

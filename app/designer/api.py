@@ -1,5 +1,6 @@
 """The Designer: its page (``/``, ``static/``) and JSON API over the one configuration file it was opened on.
 
+* ``GET  /api/schema``: the namespace forms (``app.designer.namespaces``);
 * ``GET  /api/config``: the file's text and its decoded object (key order kept);
 * ``POST /api/check``:  check a candidate configuration with ``propylon check --lint``'s
   own code (``app.config.check``); every error carries its JSON path;
@@ -28,6 +29,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.config.check import CheckReport, check_file
 from app.designer.layout import preserve
+from app.designer.namespaces import NAMESPACES
 from app.designer.sandbox import Sandbox, SandboxError
 from app.errors import ConfigError
 
@@ -165,6 +167,11 @@ def create_designer(path: str, sandbox: Optional[Sandbox] = None) -> Flask:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Cache-Control"] = "no-store"
         return response
+
+    @app.get("/api/schema")
+    def schema() -> Response:
+        return jsonify({name: {**spec, "fields": [list(f) for f in spec["fields"]]}
+                        for name, spec in NAMESPACES.items()})
 
     @app.get("/api/config")
     def get_config() -> Response:

@@ -14,7 +14,7 @@ const SERVICE_FIELDS = [
   ["cache_ttl", "text", "Default Cache-Control max-age of GET answers, e.g. 60s"],
   ["output_encoding", OUTPUTS, "Default endpoint output encoding"],
   ["host", "list", "Default backend hosts, comma-separated"],
-  ["extra_config", "json", "Service namespaces (telemetry, CORS, ...) as JSON"],
+  ["extra_config", "rest", "Other service namespaces (telemetry, CORS, ...) as JSON, kept as written"],
 ];
 const ENDPOINT_FIELDS = [
   ["endpoint", "text", "Path clients call; {name} marks a parameter"],
@@ -24,7 +24,7 @@ const ENDPOINT_FIELDS = [
   ["output_encoding", OUTPUTS, "How the merged answer is encoded"],
   ["input_headers", "list", "Client headers passed to backends, comma-separated"],
   ["input_query_strings", "list", "Query strings passed to backends, comma-separated"],
-  ["extra_config", "json", "Endpoint namespaces (auth/validator, qos/ratelimit/router, ...) as JSON"],
+  ["extra_config", "rest", "Other endpoint namespaces (modifier/martian, ...) as JSON, kept as written"],
 ];
 const BACKEND_FIELDS = [
   ["host", "list", "Backend hosts, comma-separated (default: the service's)"],
@@ -37,10 +37,11 @@ const BACKEND_FIELDS = [
   ["mapping", "json", "Rename fields: {\"old\": \"new\"}"],
   ["group", "text", "Put the answer under this key"],
   ["is_collection", "checkbox", "The answer is an array (wrapped in \"collection\")"],
-  ["extra_config", "json", "Backend namespaces (qos/circuit-breaker, qos/http-cache, ...) as JSON"],
+  ["extra_config", "rest", "Other backend namespaces (modifier/martian, ...) as JSON, kept as written"],
 ];
 
 let config = {version: 3, endpoints: []};
+let schema = {};  // namespace -> {scope, title, fields}: the forms of /api/schema
 let checkTimer = null;
 let checkSeq = 0;
 const localErrors = new Map();  // data-path -> text of a field that does not parse
@@ -84,6 +85,27 @@ function fieldValue(type, raw) {
   return raw === "" ? undefined : raw;
 }
 
+function formed(scope) {
+  return Object.keys(schema).filter((name) => schema[name].scope.includes(scope));
+}
+
+// "rest": the extra_config namespaces without a form; the formed ones are edited below it.
+function restOf(extra, scope) {
+  const rest = Object.fromEntries(Object.entries(extra || {}).filter(([name]) => !formed(scope).includes(name)));
+  return Object.keys(rest).length ? rest : undefined;
+}
+
+function mergeRest(extra, rest, scope) {
+  // Keep the key order of the original object; formed namespaces stay, the others come from `rest`.
+  const merged = {};
+  for (const [name, value] of Object.entries(extra || {})) {
+    if (formed(scope).includes(name)) merged[name] = value;
+    else if (rest && name in rest) merged[name] = rest[name];
+  }
+  for (const [name, value] of Object.entries(rest || {})) if (!(name in merged)) merged[name] = value;
+  return Object.keys(merged).length ? merged : undefined;
+}
+
 function fieldText(type, value) {
   if (value === undefined) return "";
   if (type === "list") return Array.isArray(value) ? value.join(", ") : String(value);
@@ -91,12 +113,14 @@ function fieldText(type, value) {
   return String(value);
 }
 
-function field(owner, [key, type, help], path) {
+function field(owner, [key, type, help], path, scope = "") {
   const id = `f-${path}`;
   const update = (event) => {
     let value;
     try {
-      value = type === "checkbox" ? (event.target.checked || undefined) : fieldValue(type, event.target.value);
+      value = type === "checkbox" ? (event.target.checked || undefined)
+        : type === "rest" ? mergeRest(owner[key], fieldValue("json", event.target.value), scope)
+        : fieldValue(type, event.target.value);
       localErrors.delete(path);
     } catch (error) {
       localErrors.set(path, `not valid JSON: ${error.message}`);
@@ -113,9 +137,9 @@ function field(owner, [key, type, help], path) {
     const current = owner[key] === undefined ? "" : String(owner[key]);
     if (current && !type.includes(current)) input.append(el("option", {value: current}, current));
     input.value = current;
-  } else if (type === "json") {
+  } else if (type === "json" || type === "rest") {
     input = el("textarea", {id, "data-path": path, rows: "3", spellcheck: "false", oninput: update});
-    input.value = fieldText(type, owner[key]);
+    input.value = fieldText("json", type === "rest" ? restOf(owner[key], scope) : owner[key]);
   } else if (type === "checkbox") {
     input = el("input", {id, type: "checkbox", "data-path": path, onchange: update});
     input.checked = Boolean(owner[key]);
@@ -141,11 +165,43 @@ function moveButtons(list, index, what) {
                   onclick: () => { list.splice(index, 1); changed(true); }}, "✕"));
 }
 
+function namespaces(owner, scope, base) {
+  // One form per formed namespace present in owner.extra_config, and a picker to add one.
+  const extra = owner.extra_config || {};
+  const present = formed(scope).filter((name) => name in extra);
+  const missing = formed(scope).filter((name) => !(name in extra));
+  const sections = present.map((name) => {
+    const path = `${base}.extra_config.${name}`;
+    const remove = () => {
+      delete owner.extra_config[name];
+      if (!Object.keys(owner.extra_config).length) delete owner.extra_config;
+      changed(true);
+    };
+    return el("fieldset", {class: "namespace", "data-path": path},
+      el("legend", {}, `${schema[name].title} (${name})`,
+         el("button", {type: "button", class: "danger", title: `remove ${name}`, onclick: remove}, "✕")),
+      ...schema[name].fields.map((spec) => field(extra[name], spec, `${path}.${spec[0]}`)),
+      el("div", {class: "error", "data-error-for": path}));
+  });
+  if (missing.length) {
+    const add = (event) => {
+      if (!event.target.value) return;
+      owner.extra_config = {...(owner.extra_config || {}), [event.target.value]: {}};
+      changed(true);
+    };
+    sections.push(el("div", {class: "field"}, el("label", {}, "add"),
+      el("select", {class: "add-namespace", "data-for": base, onchange: add},
+         el("option", {value: ""}, "+ namespace ..."),
+         ...missing.map((name) => el("option", {value: name}, `${schema[name].title} (${name})`)))));
+  }
+  return sections;
+}
+
 // --- rendering ----------------------------------------------------------------
 
 function renderForms() {
   const service = $("#service-fields");
-  service.replaceChildren(...SERVICE_FIELDS.map((spec) => field(config, spec, spec[0])));
+  service.replaceChildren(...SERVICE_FIELDS.map((spec) => field(config, spec, spec[0], "service")));
   const endpoints = config.endpoints = Array.isArray(config.endpoints) ? config.endpoints : [];
   $("#endpoints").replaceChildren(...endpoints.map((endpoint, e) => {
     const path = `endpoints[${e}]`;
@@ -153,13 +209,15 @@ function renderForms() {
     return el("details", {class: "endpoint", open: "", "data-path": path},
       el("summary", {}, el("span", {class: "title"}, `${endpoint.method || "GET"} ${endpoint.endpoint || "(new)"}`),
          el("span", {class: "count", "data-count-for": path}), moveButtons(endpoints, e, "endpoint")),
-      ...ENDPOINT_FIELDS.map((spec) => field(endpoint, spec, `${path}.${spec[0]}`)),
+      ...ENDPOINT_FIELDS.map((spec) => field(endpoint, spec, `${path}.${spec[0]}`, "endpoint")),
+      ...namespaces(endpoint, "endpoint", path),
       el("div", {class: "error", "data-error-for": path}),
       el("h3", {}, "Backends ", el("button", {type: "button", class: "add-backend", "data-for": path,
         onclick: () => { backends.push({url_pattern: "/"}); changed(true); }}, "+ backend")),
       ...backends.map((backend, b) => el("fieldset", {class: "backend", "data-path": `${path}.backend[${b}]`},
         el("legend", {}, `backend ${b}`, moveButtons(backends, b, "backend")),
-        ...BACKEND_FIELDS.map((spec) => field(backend, spec, `${path}.backend[${b}].${spec[0]}`)),
+        ...BACKEND_FIELDS.map((spec) => field(backend, spec, `${path}.backend[${b}].${spec[0]}`, "backend")),
+        ...namespaces(backend, "backend", `${path}.backend[${b}]`),
         el("div", {class: "error", "data-error-for": `${path}.backend[${b}]`}))));
   }));
 }
@@ -303,6 +361,7 @@ async function tryIt(event) {
 }
 
 async function start() {
+  schema = (await api("GET", "/api/schema")).body;
   const {body} = await api("GET", "/api/config");
   $("#file").textContent = body.path;
   if (body.config === null) setStatus(`${body.path}: ${body.error}; starting empty`, "bad");
