@@ -158,19 +158,47 @@ def test_forms_and_raw_json_edit_one_extra_config_and_save_only_the_change(brows
     path = tmp_path / "krakend.json"
     original = json.loads(EXAMPLE.read_text())
     martian = {"modifier/martian": {"header.Modifier": {"scope": ["request"], "name": "X-A", "value": "1"}}}
-    original["endpoints"][0]["extra_config"] = {**martian, **original["endpoints"][0]["extra_config"]}
+    other = {"modifier/lua-endpoint": {"pre": "print('hi')"}}  # no form: stays raw JSON
+    original["endpoints"][0]["extra_config"] = {**martian, **other, **original["endpoints"][0]["extra_config"]}
     path.write_text(json.dumps(original, indent=2) + "\n")
     before = path.read_text()
     served = Designer(path)
     try:
         browser.get(served.url + "/")
         wait(browser, lambda d: d.find_element(By.ID, "status").text == "valid")
-        rest = field(browser, "endpoints[0].extra_config")
-        assert json.loads(rest.get_attribute("value")) == martian  # the formed namespace is not repeated
+        assert json.loads(field(browser, "endpoints[0].extra_config").get_attribute("value")) == other
+        header = "endpoints[0].extra_config.modifier/martian.header.Modifier"
+        assert field(browser, f"{header}.name").get_attribute("value") == "X-A"
+        assert field(browser, f"{header}.scope").get_attribute("value") == "request"
+        type_into(browser, f"{header}.value", "2")
         type_into(browser, "endpoints[0].extra_config.qos/ratelimit/router.max_rate", "60")
-        wait(browser, lambda d: d.find_element(By.ID, "status").text == "valid")
         browser.find_element(By.ID, "save").click()
         wait(browser, lambda d: d.find_element(By.ID, "status").text.startswith("saved "))
-        assert path.read_text() == before.replace('"max_rate": 50,', '"max_rate": 60,')
+        assert path.read_text() == before.replace('"max_rate": 50,', '"max_rate": 60,').replace(
+            '"value": "1"', '"value": "2"')
+    finally:
+        served.server.shutdown()
+
+
+def test_a_namespace_forms_other_keys_box_and_its_fields_edit_the_same_object(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    path = tmp_path / "krakend.json"
+    validator = {"alg": "RS256", "jwk_url": "https://idp.example/jwks.json", "key_identify_strategy": "kid"}
+    path.write_text(json.dumps({"version": 3, "endpoints": [{
+        "endpoint": "/a", "extra_config": {"auth/validator": validator},
+        "backend": [{"host": ["http://127.0.0.1:9999"], "url_pattern": "/a"}]}]}, indent=2) + "\n")
+    served = Designer(path)
+    try:
+        browser.get(served.url + "/")
+        wait(browser, lambda d: d.find_element(By.ID, "status").text == "valid")
+        namespace = "endpoints[0].extra_config.auth/validator"
+        assert json.loads(field(browser, f"{namespace}.*").get_attribute("value")) == {"key_identify_strategy": "kid"}
+        type_into(browser, f"{namespace}.*", '{"key_identify_strategy": "x5t"}')
+        type_into(browser, f"{namespace}.issuer", "https://idp.example")
+        browser.find_element(By.ID, "save").click()
+        wait(browser, lambda d: d.find_element(By.ID, "status").text.startswith("saved "))
+        saved = json.loads(path.read_text())["endpoints"][0]["extra_config"]["auth/validator"]
+        assert saved == {**validator, "key_identify_strategy": "x5t", "issuer": "https://idp.example"}
+        assert list(saved)[:3] == list(validator)
     finally:
         served.server.shutdown()

@@ -1,8 +1,9 @@
 """Forms the Designer offers for the ``extra_config`` namespaces Propylon implements.
 
 Each field is ``(key, type, help)``; ``type`` is ``text``, ``number``,
-``checkbox``, ``list`` (comma-separated strings), ``json`` or a list of
-choices.  The help paraphrases KrakenD's documentation of the field (and
+``checkbox``, ``list`` (comma-separated strings), ``json``, a list of
+choices, or ``{"fields": [...]}`` for a nested object.  Keys a form does not
+name stay in an "other keys" JSON box of that form.  The help paraphrases KrakenD's documentation of the field (and
 Propylon's deviations, README "Deliberate deviations").  Every key must be one
 the namespace's parser accepts (a test holds them to the parsers' ``KEYS``);
 anything else in ``extra_config`` stays editable as raw JSON, untouched.
@@ -11,8 +12,15 @@ from __future__ import annotations
 
 from typing import Any, Union
 
-FieldType = Union[str, list[str]]
+FieldType = Union[str, list[str], dict[str, Any]]
 Field = tuple[str, FieldType, str]
+
+SCOPE = ("scope", "list", "When it applies: request, response or both, comma-separated")
+
+
+def martian(name_help: str, value_help: str) -> dict[str, Any]:
+    return {"fields": [SCOPE, ("name", "text", name_help), ("value", "text", value_help)]}
+
 
 #: Where a namespace may sit: "service", "endpoint" or "backend".
 NAMESPACES: dict[str, dict[str, Any]] = {
@@ -62,6 +70,29 @@ NAMESPACES: dict[str, dict[str, Any]] = {
         ("shared", "checkbox", "Share entries between endpoints calling the same URL"),
         ("max_items", "number", "Most cached answers"),
         ("max_size", "number", "Most bytes of cached answers"),
+    ]},
+    "modifier/martian": {"scope": ["endpoint", "backend"], "title": "Martian modifier", "fields": [
+        ("header.Modifier", martian("Header to set", "Its value"), "Set a header (one modifier)"),
+        ("querystring.Modifier", martian("Query parameter to set", "Its value"), "Set a query parameter"),
+        ("body.Modifier", {"fields": [SCOPE, ("body", "text", "New body, base64-encoded"),
+                                      ("contentType", "text", "Its Content-Type")]}, "Replace the body"),
+        ("fifo.Group", "json", "Several modifiers applied in order: {\"scope\": [...], \"modifiers\": [...]}"),
+    ]},
+    "telemetry/logging": {"scope": ["service"], "title": "Logging", "fields": [
+        ("level", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], "Lowest level logged"),
+        ("prefix", "text", "Text in front of every line"),
+        ("stdout", "checkbox", "Log to standard output"),
+        ("syslog", "checkbox", "Log to the local syslog"),
+        ("syslog_facility", "text", "Syslog facility (default local3)"),
+        ("format", ["default", "logstash"], "Line format: text or logstash JSON"),
+    ]},
+    "telemetry/metrics": {"scope": ["service"], "title": "Prometheus metrics", "fields": [
+        ("listen_address", "text", "Where /metrics is served, e.g. 127.0.0.1:8090 (default :8090)"),
+    ]},
+    "telemetry/opentelemetry": {"scope": ["service"], "title": "OpenTelemetry", "fields": [
+        ("service_name", "text", "Service name in traces (default: the config's name)"),
+        ("trace_sample_rate", "number", "Share of requests traced, 0 to 1 (default 1)"),
+        ("exporters", "json", "{\"otlp\": [{\"host\": ..., \"port\": 4317}], \"prometheus\": [{\"port\": 9090}]}"),
     ]},
 }
 

@@ -89,17 +89,17 @@ function formed(scope) {
   return Object.keys(schema).filter((name) => schema[name].scope.includes(scope));
 }
 
-// "rest": the extra_config namespaces without a form; the formed ones are edited below it.
-function restOf(extra, scope) {
-  const rest = Object.fromEntries(Object.entries(extra || {}).filter(([name]) => !formed(scope).includes(name)));
+// "rest": the keys of an object that no form edits (namespaces without a form, or
+// keys a namespace form does not name); shown as JSON and merged back in key order.
+function restOf(object, keys) {
+  const rest = Object.fromEntries(Object.entries(object || {}).filter(([name]) => !keys.includes(name)));
   return Object.keys(rest).length ? rest : undefined;
 }
 
-function mergeRest(extra, rest, scope) {
-  // Keep the key order of the original object; formed namespaces stay, the others come from `rest`.
+function mergeRest(object, rest, keys) {
   const merged = {};
-  for (const [name, value] of Object.entries(extra || {})) {
-    if (formed(scope).includes(name)) merged[name] = value;
+  for (const [name, value] of Object.entries(object || {})) {
+    if (keys.includes(name)) merged[name] = value;
     else if (rest && name in rest) merged[name] = rest[name];
   }
   for (const [name, value] of Object.entries(rest || {})) if (!(name in merged)) merged[name] = value;
@@ -113,14 +113,28 @@ function fieldText(type, value) {
   return String(value);
 }
 
-function field(owner, [key, type, help], path, scope = "") {
+// A form field for owner[key]. `formedKeys` (type "rest") are the keys other fields edit;
+// `attach` hangs a nested object on its parent once it has a key, and drops it when empty.
+function field(owner, [key, type, help], path, formedKeys = [], attach = null) {
   const id = `f-${path}`;
+  if (type && typeof type === "object" && !Array.isArray(type)) return nested(owner, key, type, help, path);
   const update = (event) => {
     let value;
     try {
       value = type === "checkbox" ? (event.target.checked || undefined)
-        : type === "rest" ? mergeRest(owner[key], fieldValue("json", event.target.value), scope)
+        : type === "rest" ? mergeRest(owner[key], fieldValue("json", event.target.value), formedKeys)
         : fieldValue(type, event.target.value);
+      if (type === "rest" && owner[key] && typeof owner[key] === "object") {
+        // In place: the forms beside this box hold the same object. An emptied namespace
+        // ("qos/http-cache": {}) still means something; an emptied container does not.
+        for (const name of Object.keys(owner[key])) delete owner[key][name];
+        Object.assign(owner[key], value || {});
+        if (!value && !key.includes("/")) delete owner[key];
+        localErrors.delete(path);
+        if (attach) attach();
+        changed(false);
+        return;
+      }
       localErrors.delete(path);
     } catch (error) {
       localErrors.set(path, `not valid JSON: ${error.message}`);
@@ -128,6 +142,7 @@ function field(owner, [key, type, help], path, scope = "") {
       return;
     }
     if (value === undefined) delete owner[key]; else owner[key] = value;
+    if (attach) attach();
     changed(false);
   };
   let input;
@@ -139,7 +154,7 @@ function field(owner, [key, type, help], path, scope = "") {
     input.value = current;
   } else if (type === "json" || type === "rest") {
     input = el("textarea", {id, "data-path": path, rows: "3", spellcheck: "false", oninput: update});
-    input.value = fieldText("json", type === "rest" ? restOf(owner[key], scope) : owner[key]);
+    input.value = fieldText("json", type === "rest" ? restOf(owner[key], formedKeys) : owner[key]);
   } else if (type === "checkbox") {
     input = el("input", {id, type: "checkbox", "data-path": path, onchange: update});
     input.checked = Boolean(owner[key]);
@@ -149,6 +164,17 @@ function field(owner, [key, type, help], path, scope = "") {
   }
   return el("div", {class: "field"}, el("label", {for: id, title: help}, key), input,
             el("small", {class: "help"}, help), el("div", {class: "error", "data-error-for": path}));
+}
+
+function nested(owner, key, type, help, path) {
+  const sub = owner[key] && typeof owner[key] === "object" ? owner[key] : {};
+  const attach = () => { if (Object.keys(sub).length) owner[key] = sub; else delete owner[key]; };
+  const names = type.fields.map((spec) => spec[0]);
+  return el("fieldset", {class: "nested", "data-path": path},
+    el("legend", {title: help}, `${key}: ${help}`),
+    ...type.fields.map((spec) => field(sub, spec, `${path}.${spec[0]}`, [], attach)),
+    ...(restOf(sub, names) ? [field(owner, [key, "rest", "Other keys, as JSON"], `${path}.*`, names)] : []),
+    el("div", {class: "error", "data-error-for": path}));
 }
 
 function moveButtons(list, index, what) {
@@ -165,13 +191,16 @@ function moveButtons(list, index, what) {
                   onclick: () => { list.splice(index, 1); changed(true); }}, "✕"));
 }
 
+const keysOf = (name) => schema[name].fields.map((spec) => spec[0]);
+const under = (base, key) => (base ? `${base}.${key}` : key);
+
 function namespaces(owner, scope, base) {
   // One form per formed namespace present in owner.extra_config, and a picker to add one.
   const extra = owner.extra_config || {};
   const present = formed(scope).filter((name) => name in extra);
   const missing = formed(scope).filter((name) => !(name in extra));
   const sections = present.map((name) => {
-    const path = `${base}.extra_config.${name}`;
+    const path = under(base, `extra_config.${name}`);
     const remove = () => {
       delete owner.extra_config[name];
       if (!Object.keys(owner.extra_config).length) delete owner.extra_config;
@@ -181,6 +210,8 @@ function namespaces(owner, scope, base) {
       el("legend", {}, `${schema[name].title} (${name})`,
          el("button", {type: "button", class: "danger", title: `remove ${name}`, onclick: remove}, "✕")),
       ...schema[name].fields.map((spec) => field(extra[name], spec, `${path}.${spec[0]}`)),
+      ...(restOf(extra[name], keysOf(name)) ? [field(extra, [name, "rest", "Other keys, as JSON"], `${path}.*`,
+                                                     keysOf(name))] : []),
       el("div", {class: "error", "data-error-for": path}));
   });
   if (missing.length) {
@@ -190,7 +221,7 @@ function namespaces(owner, scope, base) {
       changed(true);
     };
     sections.push(el("div", {class: "field"}, el("label", {}, "add"),
-      el("select", {class: "add-namespace", "data-for": base, onchange: add},
+      el("select", {class: "add-namespace", "data-for": base || "service", onchange: add},
          el("option", {value: ""}, "+ namespace ..."),
          ...missing.map((name) => el("option", {value: name}, `${schema[name].title} (${name})`)))));
   }
@@ -201,7 +232,8 @@ function namespaces(owner, scope, base) {
 
 function renderForms() {
   const service = $("#service-fields");
-  service.replaceChildren(...SERVICE_FIELDS.map((spec) => field(config, spec, spec[0], "service")));
+  service.replaceChildren(...SERVICE_FIELDS.map((spec) => field(config, spec, spec[0], formed("service"))),
+                          ...namespaces(config, "service", ""));
   const endpoints = config.endpoints = Array.isArray(config.endpoints) ? config.endpoints : [];
   $("#endpoints").replaceChildren(...endpoints.map((endpoint, e) => {
     const path = `endpoints[${e}]`;
@@ -209,14 +241,14 @@ function renderForms() {
     return el("details", {class: "endpoint", open: "", "data-path": path},
       el("summary", {}, el("span", {class: "title"}, `${endpoint.method || "GET"} ${endpoint.endpoint || "(new)"}`),
          el("span", {class: "count", "data-count-for": path}), moveButtons(endpoints, e, "endpoint")),
-      ...ENDPOINT_FIELDS.map((spec) => field(endpoint, spec, `${path}.${spec[0]}`, "endpoint")),
+      ...ENDPOINT_FIELDS.map((spec) => field(endpoint, spec, `${path}.${spec[0]}`, formed("endpoint"))),
       ...namespaces(endpoint, "endpoint", path),
       el("div", {class: "error", "data-error-for": path}),
       el("h3", {}, "Backends ", el("button", {type: "button", class: "add-backend", "data-for": path,
         onclick: () => { backends.push({url_pattern: "/"}); changed(true); }}, "+ backend")),
       ...backends.map((backend, b) => el("fieldset", {class: "backend", "data-path": `${path}.backend[${b}]`},
         el("legend", {}, `backend ${b}`, moveButtons(backends, b, "backend")),
-        ...BACKEND_FIELDS.map((spec) => field(backend, spec, `${path}.backend[${b}].${spec[0]}`, "backend")),
+        ...BACKEND_FIELDS.map((spec) => field(backend, spec, `${path}.backend[${b}].${spec[0]}`, formed("backend"))),
         ...namespaces(backend, "backend", `${path}.backend[${b}]`),
         el("div", {class: "error", "data-error-for": `${path}.backend[${b}]`}))));
   }));
