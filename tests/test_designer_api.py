@@ -265,3 +265,12 @@ def test_page_and_assets_are_served_locked_down(designer):
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     script = designer.get("/static/designer.js")
     assert script.status_code == 200 and script.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_deeply_nested_body_is_a_400_not_a_500(designer):
+    deep = "[" * 5000 + "]" * 5000
+    body = '{"version": 3, "endpoints": [], "x": ' + deep + "}"
+    for route in ("/api/check", "/api/save"):
+        response = designer.post(route, data=body, headers={"Content-Type": "application/json"})
+        assert response.status_code == 400, response.text
+        assert "error" in response.json() and "Traceback" not in response.text

@@ -202,3 +202,35 @@ def test_a_namespace_forms_other_keys_box_and_its_fields_edit_the_same_object(br
         assert list(saved)[:3] == list(validator)
     finally:
         served.server.shutdown()
+
+
+def test_deleting_a_field_with_unparsed_json_does_not_leave_its_error_behind(browser, designer):
+    from selenium.webdriver.common.by import By
+    browser.get(designer.url + "/")
+    wait(browser, lambda d: d.find_element(By.ID, "status").text == "valid")
+    type_into(browser, "endpoints[0].backend[2].mapping", "{")
+    wait(browser, lambda d: d.find_element(By.ID, "status").text == "1 error")
+    delete = '[data-path="endpoints[0].backend[2]"] button[title="delete backend"]'
+    browser.find_element(By.CSS_SELECTOR, delete).click()
+    wait(browser, lambda d: d.find_element(By.ID, "status").text == "valid")
+    assert error_text(browser, "endpoints[0].backend[1].mapping") == ""
+    browser.find_element(By.ID, "save").click()
+    wait(browser, lambda d: d.find_element(By.ID, "status").text.startswith("saved "))
+    assert len(json.loads(designer.path.read_text())["endpoints"][0]["backend"]) == 2
+
+
+def test_a_file_with_non_object_entries_still_opens(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    path = tmp_path / "krakend.json"
+    path.write_text('{"version": 3, "endpoints": [null, {"endpoint": "/a", "backend": [7]}]}\n')
+    served = Designer(path)
+    try:
+        browser.get(served.url + "/")
+        wait(browser, lambda d: d.find_element(By.ID, "status").text == "2 errors")
+        assert "endpoints[0] is null, not an object" in browser.find_element(By.ID, "endpoints").text
+        assert "endpoints[1].backend[0] is 7, not an object" in browser.find_element(By.ID, "endpoints").text
+        assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        browser.find_element(By.CSS_SELECTOR, '[data-path="endpoints[0]"] button[title="delete endpoint"]').click()
+        wait(browser, lambda d: "endpoints[0].backend[0] is 7" in d.find_element(By.ID, "endpoints").text)
+    finally:
+        served.server.shutdown()

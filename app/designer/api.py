@@ -224,6 +224,8 @@ def create_designer(path: str, sandbox: Optional[Sandbox] = None) -> Flask:
     def error_json(exc: Exception) -> tuple[Response, int]:
         if isinstance(exc, HTTPException):
             return jsonify(error=exc.description), exc.code or 500
+        if isinstance(exc, RecursionError):
+            return jsonify(error="the configuration nests too deeply"), 400
         app.logger.exception("designer request failed")  # the traceback stays in the terminal
         return jsonify(error=f"internal error: {type(exc).__name__}"), 500
 

@@ -177,6 +177,15 @@ function nested(owner, key, type, help, path) {
     el("div", {class: "error", "data-error-for": path}));
 }
 
+const isObject = (value) => value !== null && typeof value === "object" && !Array.isArray(value);
+
+function notAnObject(list, index, path, what) {
+  // Hand-written files can hold anything; the page shows it instead of failing, and the check names it.
+  return el("div", {class: "broken", "data-path": path},
+    el("span", {class: "error-text"}, `${path} is ${JSON.stringify(list[index])}, not an object: delete it or fix the file `),
+    moveButtons(list, index, what), el("div", {class: "error", "data-error-for": path}));
+}
+
 function moveButtons(list, index, what) {
   const move = (delta) => () => {
     const target = index + delta;
@@ -234,10 +243,24 @@ function renderForms() {
   const service = $("#service-fields");
   service.replaceChildren(...SERVICE_FIELDS.map((spec) => field(config, spec, spec[0], formed("service"))),
                           ...namespaces(config, "service", ""));
-  const endpoints = config.endpoints = Array.isArray(config.endpoints) ? config.endpoints : [];
+  localErrors.clear();  // every input is rebuilt from the config: text that did not parse is gone with it
+  if (config.endpoints === undefined) config.endpoints = [];
+  const endpoints = config.endpoints;
+  if (!Array.isArray(endpoints)) {
+    $("#endpoints").replaceChildren(el("p", {class: "error-text"}, "endpoints is not a list: fix it in the file"));
+    return;
+  }
   $("#endpoints").replaceChildren(...endpoints.map((endpoint, e) => {
     const path = `endpoints[${e}]`;
-    const backends = endpoint.backend = Array.isArray(endpoint.backend) ? endpoint.backend : [];
+    if (!isObject(endpoint)) return notAnObject(endpoints, e, path, "endpoint");
+    if (endpoint.backend === undefined) endpoint.backend = [];
+    const backends = Array.isArray(endpoint.backend) ? endpoint.backend : null;
+    if (backends === null) {
+      return el("details", {class: "endpoint", open: "", "data-path": path},
+        el("summary", {}, el("span", {class: "title"}, String(endpoint.endpoint)), moveButtons(endpoints, e, "endpoint")),
+        el("p", {class: "error-text"}, `${path}.backend is not a list: fix it in the file`),
+        el("div", {class: "error", "data-error-for": path}));
+    }
     return el("details", {class: "endpoint", open: "", "data-path": path},
       el("summary", {}, el("span", {class: "title"}, `${endpoint.method || "GET"} ${endpoint.endpoint || "(new)"}`),
          el("span", {class: "count", "data-count-for": path}), moveButtons(endpoints, e, "endpoint")),
@@ -246,7 +269,9 @@ function renderForms() {
       el("div", {class: "error", "data-error-for": path}),
       el("h3", {}, "Backends ", el("button", {type: "button", class: "add-backend", "data-for": path,
         onclick: () => { backends.push({url_pattern: "/"}); changed(true); }}, "+ backend")),
-      ...backends.map((backend, b) => el("fieldset", {class: "backend", "data-path": `${path}.backend[${b}]`},
+      ...backends.map((backend, b) => !isObject(backend)
+        ? notAnObject(backends, b, `${path}.backend[${b}]`, "backend")
+        : el("fieldset", {class: "backend", "data-path": `${path}.backend[${b}]`},
         el("legend", {}, `backend ${b}`, moveButtons(backends, b, "backend")),
         ...BACKEND_FIELDS.map((spec) => field(backend, spec, `${path}.backend[${b}].${spec[0]}`, formed("backend"))),
         ...namespaces(backend, "backend", `${path}.backend[${b}]`),
@@ -256,11 +281,13 @@ function renderForms() {
 
 function renderPicture() {
   const svg = $("#picture");
-  const endpoints = config.endpoints || [];
+  // Only what is well-formed is drawn; the forms and the check name the rest.
+  const list = (value) => (Array.isArray(value) ? value : []);
+  const endpoints = list(config.endpoints).filter(isObject);
   const hosts = [];
   const calls = [];
-  endpoints.forEach((endpoint, e) => (endpoint.backend || []).forEach((backend) => {
-    for (const host of (backend.host || config.host || ["(no host)"])) {
+  endpoints.forEach((endpoint, e) => list(endpoint.backend).filter(isObject).forEach((backend) => {
+    for (const host of list(backend.host || config.host || ["(no host)"])) {
       if (!hosts.includes(host)) hosts.push(host);
       calls.push([e, hosts.indexOf(host), backend.url_pattern || ""]);
     }
@@ -361,7 +388,9 @@ async function upload(event) {
   const file = event.target.files[0];
   if (!file) return;
   try {
-    config = JSON.parse(await file.text());
+    const loaded = JSON.parse(await file.text());
+    if (!isObject(loaded)) throw new Error("the top level is not an object");
+    config = loaded;
     localErrors.clear();
     changed(true);
     setStatus(`loaded ${file.name}; Save writes ${$("#file").textContent}`);
@@ -397,8 +426,10 @@ async function start() {
   const {body} = await api("GET", "/api/config");
   $("#file").textContent = body.path;
   if (body.config === null) setStatus(`${body.path}: ${body.error}; starting empty`, "bad");
-  config = body.config || {version: 3, endpoints: []};
+  if (body.config !== null && !isObject(body.config)) setStatus(`${body.path} is not a JSON object; starting empty`, "bad");
+  config = isObject(body.config) ? body.config : {version: 3, endpoints: []};
   $("#add-endpoint").addEventListener("click", () => {
+    if (!Array.isArray(config.endpoints)) return;
     config.endpoints.push({endpoint: "/new", backend: [{url_pattern: "/"}]});
     changed(true);
   });
