@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from app.config.values import flag
 from app.errors import ConfigError
 
 REQUEST, RESPONSE = "request", "response"
@@ -141,13 +142,6 @@ def _header_value(spec: Mapping[str, Any], key: str, path: str) -> str:
     return value
 
 
-def _bool(spec: Mapping[str, Any], key: str, path: str) -> bool:
-    value = spec.get(key, False)
-    if not isinstance(value, bool):
-        raise ConfigError(f"{path}.{key}", f"expected true or false, got {value!r}")
-    return value
-
-
 # ---- header -----------------------------------------------------------------
 
 @dataclass
@@ -264,7 +258,7 @@ class PortModifier(Modifier):
     @classmethod
     def parse(cls, spec: Mapping[str, Any], path: str, child: ParseChild) -> "PortModifier":
         port = _int(spec, "port", path, required=False)
-        default, remove = _bool(spec, "defaultForScheme", path), _bool(spec, "remove", path)
+        default, remove = flag(spec, "defaultForScheme", path), flag(spec, "remove", path)
         if sum((port is not None, default, remove)) != 1:
             raise ConfigError(path, "set exactly one of port, defaultForScheme and remove")
         if port is not None and not 0 < port < 65536:
@@ -334,7 +328,7 @@ class CookieModifier(Modifier):
                 attributes.append(f"{label}={_str(spec, key, path)}")
         if spec.get("maxAge"):
             attributes.append(f"Max-Age={_int(spec, 'maxAge', path)}")
-        attributes += [flag for key, flag in (("secure", "Secure"), ("httpOnly", "HttpOnly")) if _bool(spec, key, path)]
+        attributes += [name for key, name in (("secure", "Secure"), ("httpOnly", "HttpOnly")) if flag(spec, key, path)]
         value = _header_value(spec, "value", path)
         if ";" in value or "," in value:
             raise ConfigError(f"{path}.value", "a cookie value cannot contain ';' or ','")
@@ -415,7 +409,7 @@ class FifoGroup(Modifier):
         if not isinstance(items, list) or not items:
             raise ConfigError(f"{path}.modifiers", "expected a non-empty list of modifiers")
         return cls(tuple(child(item, f"{path}.modifiers[{i}]") for i, item in enumerate(items)),
-                   _bool(spec, "aggregateErrors", path))
+                   flag(spec, "aggregateErrors", path))
 
     def request(self, msg: Message) -> None:
         _run_all(self.modifiers, REQUEST, msg, self.aggregate_errors)

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
+from app.config.values import flag
 from app.errors import ConfigError
 
 NAMESPACE = "backend/http"
@@ -35,10 +36,8 @@ class BackendHTTPSettings:
 def parse(raw: Any, path: str) -> BackendHTTPSettings:
     if not isinstance(raw, dict):
         raise ConfigError(path, f"expected an object, got {raw!r}")
-    code = raw.get("return_error_code", False)
+    code = flag(raw, "return_error_code", path)
     details = raw.get("return_error_details", "")
-    if not isinstance(code, bool):
-        raise ConfigError(f"{path}.return_error_code", f"expected true or false, got {code!r}")
     if not isinstance(details, str):
         raise ConfigError(f"{path}.return_error_details", f"expected a string alias, got {details!r}")
     return BackendHTTPSettings(code, details)

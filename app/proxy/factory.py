@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 from app.config.model import BackendConfig, EndpointConfig
 from app.deps import GatewayDeps
+from app.config.values import flag
 from app.errors import ConfigError
 from app.proxy import backend_errors, flatmap, merge, static
 from app.proxy.concurrent import concurrent
@@ -54,12 +55,8 @@ def parse_proxy_namespace(extra: Mapping[str, Any], path: str) -> ProxyNamespace
     where = f"{path}.extra_config.proxy"
     if not isinstance(raw, dict):
         raise ConfigError(where, f"expected an object, got {raw!r}")
-    sequential = raw.get("sequential", False)
-    if not isinstance(sequential, bool):
-        raise ConfigError(f"{where}.sequential", f"expected true or false, got {sequential!r}")
-    shadow = raw.get("shadow", False)
-    if not isinstance(shadow, bool):
-        raise ConfigError(f"{where}.shadow", f"expected true or false, got {shadow!r}")
+    sequential = flag(raw, "sequential", where)
+    shadow = flag(raw, "shadow", where)
     return ProxyNamespace(
         sequential=sequential,
         static=static.parse(raw["static"], f"{where}.static") if "static" in raw else None,

@@ -50,6 +50,7 @@ from flask_caching.backends import RedisCache, SimpleCache
 
 from app.config.model import BackendConfig
 from app.deps import GatewayDeps
+from app.config.values import flag
 from app.errors import ConfigError
 from app.proxy.model import Executor, WireRequest, WireResponse
 from app.storage import ERRORS
@@ -78,9 +79,7 @@ class CacheSettings:
 def parse(raw: Any, path: str) -> CacheSettings:
     if not isinstance(raw, dict):
         raise ConfigError(path, f"expected an object, got {raw!r}")
-    shared = raw.get("shared", False)
-    if not isinstance(shared, bool):
-        raise ConfigError(f"{path}.shared", f"expected true or false, got {shared!r}")
+    shared = flag(raw, "shared", path)
     items = raw.get("max_items", DEFAULT_ITEMS)
     if isinstance(items, bool) or not isinstance(items, int) or items < 1:
         raise ConfigError(f"{path}.max_items", f"expected a positive integer, got {items!r}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from app.config.values import flag
 from app.errors import ConfigError
 from app.version import VERSION_HEADER
 
@@ -58,11 +59,8 @@ def parse(raw: Any, path: str = "extra_config.router") -> RouterSettings:
     if not isinstance(raw, dict):
         raise ConfigError(path, f"expected an object, got {raw!r}")
     values: dict[str, Any] = {}
-    for flag in _FLAGS:
-        value = raw.get(flag, False)
-        if not isinstance(value, bool):
-            raise ConfigError(f"{path}.{flag}", f"expected true or false, got {value!r}")
-        values[flag] = value
+    for name in _FLAGS:
+        values[name] = flag(raw, name, path)
     health = raw.get("health_path", "/__health") or "/__health"
     if not isinstance(health, str) or not health.startswith("/"):
         raise ConfigError(f"{path}.health_path", f"expected a path starting with /, got {health!r}")

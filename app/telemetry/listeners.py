@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from app.config.values import flag
 from app.errors import ConfigError
 
 OTEL, METRICS = "telemetry/opentelemetry", "telemetry/metrics"
@@ -33,13 +34,6 @@ class MetricsSettings:
     @property
     def enabled(self) -> bool:
         return bool(self.listeners) or self.router or self.proxy or self.backend
-
-
-def _flag(raw: Mapping[str, Any], key: str, path: str) -> bool:
-    value = raw.get(key, False)
-    if not isinstance(value, bool):
-        raise ConfigError(f"{path}.{key}", f"expected true or false, got {value!r}")
-    return value
 
 
 def parse(extra: Mapping[str, Any]) -> MetricsSettings | None:
@@ -58,11 +52,11 @@ def parse(extra: Mapping[str, Any]) -> MetricsSettings | None:
         host, _, port = str(address).rpartition(":")
         if not port.isdigit() or not 0 < int(port) < 65536:
             raise ConfigError(f"{path}.listen_address", f"expected [host]:port, got {address!r}")
-        if not _flag(metrics, "endpoint_disabled", path):
+        if not flag(metrics, "endpoint_disabled", path):
             listeners.append((host.strip("[]"), int(port)))
-        router = not _flag(metrics, "router_disabled", path)
-        proxy = not _flag(metrics, "proxy_disabled", path)
-        backend = not _flag(metrics, "backend_disabled", path)
+        router = not flag(metrics, "router_disabled", path)
+        proxy = not flag(metrics, "proxy_disabled", path)
+        backend = not flag(metrics, "backend_disabled", path)
     if otel is not None:
         path = f"extra_config.{OTEL}"
         if not isinstance(otel, dict):

@@ -1,0 +1,25 @@
+"""app.config.values: typed reads of namespace keys."""
+from __future__ import annotations
+
+import pytest
+
+from app.config.values import flag
+from app.errors import ConfigError
+
+
+@pytest.mark.parametrize("raw, default, expected", [
+    ({}, False, False),
+    ({}, True, True),
+    ({"k": True}, False, True),
+    ({"k": False}, True, False),
+])
+def test_flag(raw, default, expected):
+    assert flag(raw, "k", "ns", default) is expected
+
+
+@pytest.mark.parametrize("value", ["true", 1, 0, None, [], {}])
+def test_flag_refuses_non_booleans_at_their_path(value):
+    with pytest.raises(ConfigError) as caught:
+        flag({"k": value}, "k", "endpoints[0].extra_config.ns")
+    assert caught.value.path == "endpoints[0].extra_config.ns.k"
+    assert caught.value.message == f"expected true or false, got {value!r}"
