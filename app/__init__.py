@@ -73,7 +73,7 @@ def create_app(settings: Optional[Settings] = None, service: Optional[ServiceCon
     for index, endpoint in enumerate(service.endpoints):
         before = len(errors)
         proxy = _collect(errors, lambda: build_endpoint_proxy(
-            endpoint, deps, wiring.EXECUTOR_FEATURES, wiring.PROXY_FEATURES))
+            endpoint, deps, wiring.EXECUTOR_FEATURES, wiring.PROXY_FEATURES, wiring.ENDPOINT_FEATURES))
         decorate = _collect(errors, lambda: wiring.view_decorators(endpoint, deps))
         if len(errors) > before or proxy is None or decorate is None:
             continue
@@ -86,6 +86,7 @@ def create_app(settings: Optional[Settings] = None, service: Optional[ServiceCon
         routes.append(Route(endpoint.method, endpoint.endpoint, endpoint.path))
         app.add_url_rule(to_werkzeug(endpoint.endpoint, param_names(endpoint)), endpoint=f"endpoint-{index}",
                          view_func=view, methods=[endpoint.method], provide_automatic_options=False)
+    wrapped = _collect(errors, lambda: wiring.wrap_wsgi(app.wsgi_app, service, deps))
     try:
         check_conflicts(routes)
     except ConfigError as exc:
@@ -95,6 +96,7 @@ def create_app(settings: Optional[Settings] = None, service: Optional[ServiceCon
     app.routes = tuple(routes)
     app.config["PROPYLON_WARNINGS"] = tuple(deps.warnings)
     _install_request_ids(app, log_options, router, settings)
+    app.wsgi_app = wrapped  # type: ignore[method-assign,assignment]
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     _log_findings(service, deps.warnings)

@@ -6,7 +6,7 @@ is absent, so an unconfigured feature adds nothing to the stack.
 """
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from app.auth import validator
 from app.modifiers import martian
@@ -14,12 +14,19 @@ from app.qos import circuit_breaker, http_cache, ratelimit_proxy, ratelimit_rout
 from app.config.model import EndpointConfig, ServiceConfig
 from app.deps import GatewayDeps
 from app.proxy import decoding
-from app.proxy.factory import ExecutorFeature, ProxyFeature
+from app.proxy.factory import EndpointFeature, ExecutorFeature, ProxyFeature
 from app.router import render
 from app.router.handler import View
 
 ViewDecorator = Callable[[View], View]
 ViewFeature = Callable[[EndpointConfig, GatewayDeps], Optional[ViewDecorator]]
+#: A WSGI application (``app.wsgi_app``) and a service-level feature wrapping it.
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
+WSGIFeature = Callable[[ServiceConfig, GatewayDeps], Optional[Callable[[WSGIApp], WSGIApp]]]
+
+#: Around the whole Flask app, outermost first: what KrakenD runs before
+#: routing, for every path (unknown ones and ``/__health`` included).
+WSGI_FEATURES: Sequence[WSGIFeature] = ()
 
 #: Flask-view seam, outermost first: JWT validation runs before anything
 #: spends a rate-limit token (as in KrakenD CE).
@@ -29,6 +36,10 @@ VIEW_FEATURES: Sequence[ViewFeature] = (
     validator.from_config,
     ratelimit_router.from_config,
 )
+
+#: Proxy seam per endpoint, outermost first, around the merge (and static
+#: data): krakend-ce's proxy factory order.
+ENDPOINT_FEATURES: Sequence[EndpointFeature] = ()
 
 #: Proxy seam per backend, outermost first: the breaker wraps the backend
 #: rate limit, so its refusals count as failures (as in KrakenD).
@@ -52,6 +63,15 @@ def view_decorators(endpoint: EndpointConfig, deps: GatewayDeps) -> list[ViewDec
     """The configured view decorators of an endpoint, innermost first (apply in order)."""
     decorators = [feature(endpoint, deps) for feature in reversed(VIEW_FEATURES)]
     return [d for d in decorators if d is not None]
+
+
+def wrap_wsgi(app: WSGIApp, service: ServiceConfig, deps: GatewayDeps) -> WSGIApp:
+    """``app`` inside the configured service-level WSGI features."""
+    for feature in reversed(WSGI_FEATURES):
+        wrap = feature(service, deps)
+        if wrap is not None:
+            app = wrap(app)
+    return app
 
 
 def service_warnings(service: ServiceConfig) -> list[str]:

@@ -31,6 +31,7 @@ from app.proxy.request_builder import build_request_layer
 #: ``from_config(backend, deps) -> decorator | None`` for each seam.
 ExecutorFeature = Callable[[BackendConfig, GatewayDeps], Optional[Callable[[Executor], Executor]]]
 ProxyFeature = Callable[[BackendConfig, GatewayDeps], Optional[Middleware]]
+EndpointFeature = Callable[[EndpointConfig, GatewayDeps], Optional[Middleware]]
 
 
 #: Keys of the ``proxy`` namespace Propylon reads (``sequential_propagated_params``
@@ -98,8 +99,13 @@ def build_backend_proxy(backend: BackendConfig, deps: GatewayDeps,
 
 def build_endpoint_proxy(endpoint: EndpointConfig, deps: GatewayDeps,
                          executor_features: Sequence[ExecutorFeature] = (),
-                         proxy_features: Sequence[ProxyFeature] = ()) -> Proxy:
-    """The whole stack of one endpoint; raises ``ConfigError`` for a bad namespace."""
+                         proxy_features: Sequence[ProxyFeature] = (),
+                         endpoint_features: Sequence[EndpointFeature] = ()) -> Proxy:
+    """The whole stack of one endpoint; raises ``ConfigError`` for a bad namespace.
+
+    ``endpoint_features`` (outermost first) wrap everything else, static data
+    included, as krakend-ce's proxy factory wraps lura's default factory.
+    """
     _check_keys(endpoint.extra_config, endpoint.path, deps)
     options = parse_proxy_namespace(endpoint.extra_config, endpoint.path)
     backends = [b for b in endpoint.backends
@@ -119,6 +125,10 @@ def build_endpoint_proxy(endpoint: EndpointConfig, deps: GatewayDeps,
                                       for b in shadows], deps)
     if options.static is not None:
         proxy = static.static_layer(options.static, proxy)
+    for endpoint_feature in reversed(endpoint_features):
+        middleware = endpoint_feature(endpoint, deps)
+        if middleware is not None:
+            proxy = middleware(proxy)
     return proxy
 
 
