@@ -52,13 +52,13 @@ def test_check_reports_namespace_errors_and_ignored_namespaces(tmp_path):
     assert code == 1
     assert "endpoints[0].extra_config.auth/validator.jwk_url: 'http://idp/jwks' is not https" in out
     assert "endpoints[0].extra_config.proxy.static.strategy: unknown strategy 'sometimes'" in out
-    good = write_config(tmp_path, {"extra_config": {"security/cors": {}}, "endpoints": [
+    good = write_config(tmp_path, {"extra_config": {"security/http": {}}, "endpoints": [
         {"endpoint": "/a", "backend": [{"host": ["http://x:80"], "url_pattern": "/a",
-                                        "extra_config": {"modifier/lua-backend": {}}}]}]}, "good.json")
+                                        "extra_config": {"backend/graphql": {}}}]}]}, "good.json")
     code, out = run("check", "-c", str(good))
     assert code == 0
-    assert "extra_config: security/cors" in out
-    assert "endpoints[0].backend[0].extra_config: modifier/lua-backend" in out
+    assert "extra_config: security/http" in out
+    assert "endpoints[0].backend[0].extra_config: backend/graphql" in out
 
 
 def test_check_yaml_and_syntax_errors(tmp_path):
@@ -137,7 +137,7 @@ def test_check_warns_about_per_worker_limits(tmp_path, monkeypatch):
 
 def test_lint_flags_each_risky_pattern(tmp_path, monkeypatch):
     monkeypatch.setenv("GATEWAY_WORKERS", "4")
-    config = write_config(tmp_path, {"extra_config": {"security/cors": {}}, "endpoints": [
+    config = write_config(tmp_path, {"extra_config": {"security/http": {}}, "endpoints": [
         {"endpoint": "/star", "input_headers": ["*"], "timeout": "120s",
          "extra_config": {"qos/ratelimit/router": {"max_rate": 10}},
          "backend": [{"host": ["http://x:80"], "url_pattern": "/a", "input_headers": ["*"]}]},
@@ -155,7 +155,7 @@ def test_lint_flags_each_risky_pattern(tmp_path, monkeypatch):
         "LINT endpoints[1].extra_config.auth/validator.jwk_url: keys fetched over plain http",
         "LINT endpoints[1].extra_config.auth/validator.disable_jwk_security: meant for development",
         "LINT endpoints[2]: GET /open has neither authentication nor a rate limit",
-        "LINT extra_config.security/cors: not implemented by Propylon",
+        "LINT extra_config.security/http: not implemented by Propylon",
     ]
     for line in expected:
         assert line in out, line

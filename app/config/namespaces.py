@@ -39,10 +39,13 @@ ALIASES: Mapping[str, str] = {
 
 #: Namespaces Propylon implements, by the scope they are read at.
 IMPLEMENTED: Mapping[str, frozenset[str]] = {
-    "service": frozenset({"router", "telemetry/metrics", "telemetry/opentelemetry", "telemetry/logging"}),
-    "endpoint": frozenset({"proxy", "auth/validator", "qos/ratelimit/router"}),
+    "service": frozenset({"router", "telemetry/metrics", "telemetry/opentelemetry", "telemetry/logging",
+                          "security/cors", "security/bot-detector"}),
+    "endpoint": frozenset({"proxy", "auth/validator", "qos/ratelimit/router", "security/bot-detector",
+                           "validation/json-schema", "validation/cel", "auth/signer", "modifier/lua-endpoint",
+                           "modifier/lua-proxy"}),
     "backend": frozenset({"proxy", "backend/http", "qos/ratelimit/proxy", "qos/circuit-breaker", "qos/http-cache",
-                          "modifier/martian"}),
+                          "modifier/martian", "validation/cel", "modifier/lua-backend"}),
 }
 
 

@@ -199,12 +199,12 @@ def test_unsupported_method_warns_and_skips_the_endpoint(method: str) -> None:
 
 
 @pytest.mark.parametrize(("raw", "ignored"), [
-    (service(extra_config={"security/cors": {}}), [("extra_config", "security/cors")]),
-    (service(extra_config={"github_com/devopsfaith/krakend-cors": {}}), [("extra_config", "security/cors")]),
+    (service(extra_config={"security/http": {}}), [("extra_config", "security/http")]),
+    (service(extra_config={"github_com/devopsfaith/krakend-httpsecure": {}}), [("extra_config", "security/http")]),
     (service([endpoint(extra_config={"security/policies": {}})]),
      [("endpoints[0].extra_config", "security/policies")]),
-    (service([endpoint(backends=[backend(extra_config={"modifier/lua-backend": {}})])]),
-     [("endpoints[0].backend[0].extra_config", "modifier/lua-backend")]),
+    (service([endpoint(backends=[backend(extra_config={"backend/graphql": {}})])]),
+     [("endpoints[0].backend[0].extra_config", "backend/graphql")]),
     (service(extra_config={"router": {}, "@comment": "x", "$x": 1, "_y": 2, "#z": 3}), []),
     (service([endpoint(extra_config={"proxy": {}, "auth/validator": {"alg": "RS256"}},
                        backends=[backend(extra_config={"proxy": {}, "backend/http": {}})])]), []),
