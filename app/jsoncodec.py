@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from typing import Any
 
 import orjson
@@ -90,16 +91,44 @@ def dumps(data: Any) -> bytes:
     """Encode as Go's ``json.Marshal`` would (sorted keys, HTML-safe escapes)."""
     try:
         out = orjson.dumps(data, default=_fragment, option=orjson.OPT_SORT_KEYS)
-    except orjson.JSONEncodeError:
-        # A lone surrogate escape (\\ud800) decodes to a str that is not valid
-        # UTF-8; Go decodes it as U+FFFD.  Rare, so only repaired on failure.
-        out = orjson.dumps(_replace_surrogates(data), default=_fragment, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError as exc:
+        if "recursion" in str(exc).lower():
+            out = _deep_dumps(data)
+        else:
+            # A lone surrogate escape (\\ud800) decodes to a str that is not valid
+            # UTF-8; Go decodes it as U+FFFD.  Rare, so only repaired on failure.
+            out = orjson.dumps(_replace_surrogates(data), default=_fragment, option=orjson.OPT_SORT_KEYS)
     # These bytes can only occur inside strings (fragments are numbers), so a
     # plain replace is exact.
     for raw, escaped in _ESCAPES:
         if raw in out:
             out = out.replace(raw, escaped)
     return out
+
+
+def _deep_dumps(data: Any) -> bytes:
+    """The slow path for data nested deeper than orjson's 255 levels.
+
+    Anything the decoder accepted (bounded by Python's recursion limit) is
+    encodable by the standard library's C encoder, which has the same short
+    escapes as orjson.  Number literals travel as unique placeholder strings
+    (a fresh nonce per call, so no backend string can collide) and are put
+    back verbatim; lone surrogates can only sit inside strings, so replacing
+    them in the text is exact.
+    """
+    nonce = secrets.token_hex(8)
+    literals: list[str] = []
+
+    def placeholder(value: Any) -> str:
+        if not isinstance(value, RawNumber):
+            raise TypeError(f"cannot encode {type(value).__name__}")
+        literals.append(value.literal)
+        return f"{nonce}:{len(literals) - 1}"
+
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=placeholder)
+    for index, literal in enumerate(literals):
+        text = text.replace(f'"{nonce}:{index}"', literal, 1)
+    return _SURROGATE.sub("\ufffd", text).encode()
 
 
 def scalar_text(value: Any) -> str:

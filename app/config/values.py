@@ -9,6 +9,22 @@ from typing import Any, Mapping
 from app.errors import ConfigError
 
 
+def strings(raw: Mapping[str, Any], key: str, path: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """``raw[key]`` as a list of strings (``default`` when absent, null or empty).
+
+    A non-list is a ConfigError at ``path.key``, a non-string item at ``path.key[i]``.
+    """
+    value = raw.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, list):
+        raise ConfigError(f"{path}.{key}", f"expected a list of strings, got {value!r}")
+    for index, item in enumerate(value):
+        if not isinstance(item, str):
+            raise ConfigError(f"{path}.{key}[{index}]", f"expected a string, got {item!r}")
+    return tuple(value) or default
+
+
 def flag(raw: Mapping[str, Any], key: str, path: str, default: bool = False) -> bool:
     """``raw[key]`` as a boolean (``default`` when absent); a non-boolean is a ConfigError at ``path.key``."""
     value = raw.get(key, default)

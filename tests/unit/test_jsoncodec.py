@@ -106,3 +106,16 @@ def test_scalar_text_of_decoded_values() -> None:
 
 def test_scalar_text_of_array_inside_object_uses_go_slice_format() -> None:
     assert scalar_text({"a": [1, 2]}) == "map[a:[1 2]]"
+
+
+@pytest.mark.parametrize("inner", [
+    b'[1.50,"x\\u003c\\n\\b",2,1e400,{"\xef\xbf\xbd":null}]',
+    b'{"b":-0,"a":true}',
+    b'"plain"',
+], ids=["literals-escapes-surrogate", "object-keys-sorted", "string"])
+@pytest.mark.parametrize("depth", [1, 300, 800])
+def test_deeply_nested_data_encodes_like_shallow_data(inner, depth):
+    """orjson stops at 255 levels; deeper data a backend sent must still render, byte for byte."""
+    shallow = dumps(loads(inner))
+    wrapped = b'{"k":' * depth + inner + b"}" * depth
+    assert dumps(loads(wrapped)) == b'{"k":' * depth + shallow + b"}" * depth

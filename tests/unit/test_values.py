@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.config.values import flag
+from app.config.values import flag, strings
 from app.errors import ConfigError
 
 
@@ -23,3 +23,26 @@ def test_flag_refuses_non_booleans_at_their_path(value):
         flag({"k": value}, "k", "endpoints[0].extra_config.ns")
     assert caught.value.path == "endpoints[0].extra_config.ns.k"
     assert caught.value.message == f"expected true or false, got {value!r}"
+
+
+@pytest.mark.parametrize("raw, default, expected", [
+    ({}, (), ()),
+    ({}, ("*",), ("*",)),
+    ({"k": None}, ("*",), ("*",)),
+    ({"k": []}, ("*",), ("*",)),
+    ({"k": ["a", "b"]}, ("*",), ("a", "b")),
+], ids=["absent", "absent-default", "null-default", "empty-default", "given"])
+def test_strings(raw, default, expected):
+    assert strings(raw, "k", "ns", default) == expected
+
+
+@pytest.mark.parametrize("value, path", [
+    ("a", "ns.k"),
+    ({"a": 1}, "ns.k"),
+    (["a", 1], "ns.k[1]"),
+    ([None], "ns.k[0]"),
+])
+def test_strings_refuses_at_the_bad_item(value, path):
+    with pytest.raises(ConfigError) as caught:
+        strings({"k": value}, "k", "ns")
+    assert caught.value.path == path
