@@ -53,6 +53,7 @@ from app.auth.jwks import MAX_JWKS_BYTES, STRATEGIES, JWKSource, token_ids
 from app.auth.signatures import ALGORITHMS, InvalidSignature
 from app.config.durations import parse_duration
 from app.config.model import EndpointConfig
+from app.config.values import strings
 from app.deps import GatewayDeps
 from app.errors import ConfigError
 from app.proxy.transport import RequestsTransport
@@ -114,13 +115,6 @@ def _typed(raw: Mapping[str, Any], key: str, path: str, kind: type, default: Any
     return value
 
 
-def _strings(raw: Mapping[str, Any], key: str, path: str) -> tuple[str, ...]:
-    value = raw.get(key) or []
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{path}.{key}", f"expected a list of strings, got {value!r}")
-    return tuple(value)
-
-
 def parse(raw: Any, path: str) -> ValidatorSettings:
     """Validate the namespace; raises ``ConfigError`` naming the key."""
     if not isinstance(raw, dict):
@@ -161,10 +155,10 @@ def parse(raw: Any, path: str) -> ValidatorSettings:
         disable_jwk_security=insecure, key_identify_strategy=strategy,
         cache=_typed(raw, "cache", path, bool, False),
         cache_duration=_typed(raw, "cache_duration", path, float, 900.0),
-        audience=_strings(raw, "audience", path), issuer=_typed(raw, "issuer", path, str, ""),
-        roles=_strings(raw, "roles", path), roles_key=_typed(raw, "roles_key", path, str, "roles") or "roles",
+        audience=strings(raw, "audience", path), issuer=_typed(raw, "issuer", path, str, ""),
+        roles=strings(raw, "roles", path), roles_key=_typed(raw, "roles_key", path, str, "roles") or "roles",
         roles_key_is_nested=_typed(raw, "roles_key_is_nested", path, bool, False),
-        scopes=_strings(raw, "scopes", path), scopes_key=_typed(raw, "scopes_key", path, str, ""),
+        scopes=strings(raw, "scopes", path), scopes_key=_typed(raw, "scopes_key", path, str, ""),
         scopes_match_all=matcher == "all",
         propagate_claims=tuple((c, h) for c, h in propagate),
         auth_header_name=_typed(raw, "auth_header_name", path, str, "Authorization") or "Authorization",
