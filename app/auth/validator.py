@@ -53,7 +53,7 @@ from app.auth.jwks import MAX_JWKS_BYTES, STRATEGIES, JWKSource, token_ids
 from app.auth.signatures import ALGORITHMS, InvalidSignature
 from app.config.durations import parse_duration
 from app.config.model import EndpointConfig
-from app.config.values import strings
+from app.config.values import strings, typed
 from app.deps import GatewayDeps
 from app.errors import ConfigError
 from app.proxy.transport import RequestsTransport
@@ -104,17 +104,6 @@ class ValidatorSettings:
     cooldown: float = 10.0
 
 
-def _typed(raw: Mapping[str, Any], key: str, path: str, kind: type, default: Any) -> Any:
-    value = raw.get(key, default)
-    if value is None:
-        return default
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise ConfigError(f"{path}.{key}", f"expected {kind.__name__}, got {value!r}")
-    return value
-
-
 def parse(raw: Any, path: str) -> ValidatorSettings:
     """Validate the namespace; raises ``ConfigError`` naming the key."""
     if not isinstance(raw, dict):
@@ -122,9 +111,9 @@ def parse(raw: Any, path: str) -> ValidatorSettings:
     alg = raw.get("alg")
     if alg not in ALGORITHMS:
         raise ConfigError(f"{path}.alg", f"unsupported algorithm {alg!r} (supported: {', '.join(ALGORITHMS)})")
-    url = _typed(raw, "jwk_url", path, str, "")
-    local = _typed(raw, "jwk_local_path", path, str, "")
-    insecure = _typed(raw, "disable_jwk_security", path, bool, False)
+    url = typed(raw, "jwk_url", path, str, "")
+    local = typed(raw, "jwk_local_path", path, str, "")
+    insecure = typed(raw, "disable_jwk_security", path, bool, False)
     if not url and not local:
         raise ConfigError(path, "set jwk_url or jwk_local_path")
     if url and not local and not url.startswith("https://") and not insecure:
@@ -139,10 +128,10 @@ def parse(raw: Any, path: str) -> ValidatorSettings:
         if header.lower() in HOP_BY_HOP or not _HEADER_NAME.match(header):
             raise ConfigError(f"{path}.propagate_claims[{index}]",
                               f"{header!r} cannot carry a claim (hop-by-hop, framing or gateway header)")
-    strategy = _typed(raw, "key_identify_strategy", path, str, "kid") or "kid"
+    strategy = typed(raw, "key_identify_strategy", path, str, "kid") or "kid"
     if strategy not in STRATEGIES:
         raise ConfigError(f"{path}.key_identify_strategy", f"expected one of {', '.join(STRATEGIES)}, got {strategy!r}")
-    matcher = _typed(raw, "scopes_matcher", path, str, "any")
+    matcher = typed(raw, "scopes_matcher", path, str, "any")
     if matcher not in ("any", "all"):
         raise ConfigError(f"{path}.scopes_matcher", f"expected \"any\" or \"all\", got {matcher!r}")
     try:
@@ -151,19 +140,19 @@ def parse(raw: Any, path: str) -> ValidatorSettings:
     except ValueError as exc:
         raise ConfigError(path, str(exc)) from exc
     return ValidatorSettings(
-        alg=alg, jwk_url=url, jwk_local_path=local, jwk_local_ca=_typed(raw, "jwk_local_ca", path, str, ""),
+        alg=alg, jwk_url=url, jwk_local_path=local, jwk_local_ca=typed(raw, "jwk_local_ca", path, str, ""),
         disable_jwk_security=insecure, key_identify_strategy=strategy,
-        cache=_typed(raw, "cache", path, bool, False),
-        cache_duration=_typed(raw, "cache_duration", path, float, 900.0),
-        audience=strings(raw, "audience", path), issuer=_typed(raw, "issuer", path, str, ""),
-        roles=strings(raw, "roles", path), roles_key=_typed(raw, "roles_key", path, str, "roles") or "roles",
-        roles_key_is_nested=_typed(raw, "roles_key_is_nested", path, bool, False),
-        scopes=strings(raw, "scopes", path), scopes_key=_typed(raw, "scopes_key", path, str, ""),
+        cache=typed(raw, "cache", path, bool, False),
+        cache_duration=typed(raw, "cache_duration", path, float, 900.0),
+        audience=strings(raw, "audience", path), issuer=typed(raw, "issuer", path, str, ""),
+        roles=strings(raw, "roles", path), roles_key=typed(raw, "roles_key", path, str, "roles") or "roles",
+        roles_key_is_nested=typed(raw, "roles_key_is_nested", path, bool, False),
+        scopes=strings(raw, "scopes", path), scopes_key=typed(raw, "scopes_key", path, str, ""),
         scopes_match_all=matcher == "all",
         propagate_claims=tuple((c, h) for c, h in propagate),
-        auth_header_name=_typed(raw, "auth_header_name", path, str, "Authorization") or "Authorization",
-        cookie_key=_typed(raw, "cookie_key", path, str, "access_token") or "access_token",
-        leeway=leeway, operation_debug=_typed(raw, "operation_debug", path, bool, False), cooldown=cooldown,
+        auth_header_name=typed(raw, "auth_header_name", path, str, "Authorization") or "Authorization",
+        cookie_key=typed(raw, "cookie_key", path, str, "access_token") or "access_token",
+        leeway=leeway, operation_debug=typed(raw, "operation_debug", path, bool, False), cooldown=cooldown,
     )
 
 

@@ -9,6 +9,22 @@ from typing import Any, Mapping
 from app.errors import ConfigError
 
 
+def typed(raw: Mapping[str, Any], key: str, path: str, kind: type, default: Any) -> Any:
+    """``raw[key]`` if it is a ``kind`` (``default`` when absent or null); else a ConfigError at ``path.key``.
+
+    Booleans are not numbers here (JSON ``true`` is not ``1``); a JSON integer
+    is accepted where a float is wanted.
+    """
+    value = raw.get(key, default)
+    if value is None:
+        return default
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise ConfigError(f"{path}.{key}", f"expected {kind.__name__}, got {value!r}")
+    return value
+
+
 def strings(raw: Mapping[str, Any], key: str, path: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
     """``raw[key]`` as a list of strings (``default`` when absent, null or empty).
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.config.values import flag, strings
+from app.config.values import flag, strings, typed
 from app.errors import ConfigError
 
 
@@ -46,3 +46,23 @@ def test_strings_refuses_at_the_bad_item(value, path):
     with pytest.raises(ConfigError) as caught:
         strings({"k": value}, "k", "ns")
     assert caught.value.path == path
+
+
+@pytest.mark.parametrize("raw, kind, default, expected", [
+    ({}, str, "d", "d"),
+    ({"k": None}, str, "d", "d"),
+    ({"k": "v"}, str, "d", "v"),
+    ({"k": 3}, float, 0.0, 3.0),
+    ({"k": 2.5}, float, 0.0, 2.5),
+    ({"k": False}, bool, True, False),
+], ids=["absent", "null", "given", "int-as-float", "float", "bool"])
+def test_typed(raw, kind, default, expected):
+    value = typed(raw, "k", "ns", kind, default)
+    assert value == expected and type(value) is type(expected)
+
+
+@pytest.mark.parametrize("value, kind", [(1, str), (True, int), (True, float), ("1", float), (0, bool)])
+def test_typed_refuses_other_types_at_their_path(value, kind):
+    with pytest.raises(ConfigError) as caught:
+        typed({"k": value}, "k", "ns", kind, None)
+    assert caught.value.path == "ns.k"
