@@ -7,6 +7,7 @@
     │   └── ConfigErrors       several ConfigErrors found in one pass
     ├── BackendError           one backend call failed; carries the backend label
     │   ├── BackendStatusError     status not accepted (default: not 200/201)
+    │   │   └── ScriptError        a ``modifier/lua-*`` script failed or called ``custom_error``
     │   ├── BackendTimeout         the endpoint deadline passed
     │   ├── BackendUnavailable     connection refused, reset, DNS, TLS ...
     │   ├── BackendRedirectError   redirect to another origin, or too many
@@ -14,7 +15,9 @@
     │   ├── DecodeError            body does not fit the backend ``encoding``
     │   ├── CircuitOpen            the backend's circuit breaker refused the call
     │   └── BackendRateLimited     ``qos/ratelimit/proxy`` refused the call
-    └── MergeError             every branch of a multi-backend endpoint failed
+    ├── MergeError             every branch of a multi-backend endpoint failed
+    ├── EvaluatorRejected      a ``validation/cel`` check was false or could not be evaluated
+    └── InvalidRequestError    the client's request failed a check before any backend call (400)
 
 Client-facing errors (401, 403, 413, 429, 503) are werkzeug ``HTTPException``
 subclasses defined next to the feature that raises them, so Flask renders them.
@@ -82,6 +85,23 @@ class BackendStatusError(BackendError):
         self.return_code = return_code
 
 
+class ScriptError(BackendStatusError):
+    """A ``modifier/lua-*`` script stopped the call (KrakenD's Lua ``ErrInternalHTTP``).
+
+    ``custom_error(msg, status, content_type)``: the client gets ``status``
+    and, with ``router.return_error_msg``, ``msg`` as the body in
+    ``content_type``.  Any other script failure is a 500 with a fixed text;
+    the Lua message is ``detail``, for the log only.
+    """
+
+    def __init__(self, label: str, message: str, status: int = 500, content_type: str = "",
+                 detail: str = "") -> None:
+        super().__init__(label, status, message.encode(), content_type, return_code=True)
+        self.args = (message,)
+        self.text = message
+        self.detail = detail or f"status {status}"
+
+
 class BackendTimeout(BackendError):
     text = "context deadline exceeded"
 
@@ -119,3 +139,29 @@ class MergeError(GatewayError):
 
     def log_text(self) -> str:
         return "; ".join(e.log_text() if isinstance(e, BackendError) else str(e) for e in self.errors)
+
+
+class EvaluatorRejected(GatewayError):
+    """A ``validation/cel`` check did not hold; ``str()`` is KrakenD's client-visible text.
+
+    ``index`` counts the checks of one stage (request or response) of one
+    endpoint or backend, as KrakenD numbers them; ``detail`` is for the log only.
+    """
+
+    def __init__(self, index: int, detail: str = "") -> None:
+        super().__init__(f"request aborted by evaluator #{index}")
+        self.index = index
+        self.detail = detail
+
+
+class InvalidRequestError(GatewayError):
+    """The client's request failed a check before any backend call (``validation/json-schema``).
+
+    ``status`` is what the client gets (KrakenD's ``StatusCode()`` of the
+    error, 400); ``str()`` is the client-safe text shown with
+    ``router.return_error_msg``.
+    """
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
