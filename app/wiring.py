@@ -17,6 +17,7 @@ from app.proxy import decoding
 from app.proxy.factory import EndpointFeature, ExecutorFeature, ProxyFeature
 from app.router import render
 from app.router.handler import View
+from app.security import botdetector, cors
 
 ViewDecorator = Callable[[View], View]
 ViewFeature = Callable[[EndpointConfig, GatewayDeps], Optional[ViewDecorator]]
@@ -25,12 +26,23 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Any]
 WSGIFeature = Callable[[ServiceConfig, GatewayDeps], Optional[Callable[[WSGIApp], WSGIApp]]]
 
 #: Around the whole Flask app, outermost first: what KrakenD runs before
-#: routing, for every path (unknown ones and ``/__health`` included).
-WSGI_FEATURES: Sequence[WSGIFeature] = ()
+#: routing, for every path (unknown ones and ``/__health`` included).  CORS
+#: wraps everything (preflights end there); then KrakenD's global router
+#: middlewares in krakend-ce's ``NewEngine`` order: the service-level Lua
+#: script (``lua.Register``), then the bot detector (``botdetector.Register``).
+WSGI_FEATURES: Sequence[WSGIFeature] = (
+    cors.from_config,
+    botdetector.service_from_config,
+)
 
-#: Flask-view seam, outermost first: JWT validation runs before anything
-#: spends a rate-limit token (as in KrakenD CE).
+#: Flask-view seam, outermost first: the endpoint bot detector sits outside
+#: metrics and JWT (krakend-ce's handler factory), and JWT validation runs
+#: before anything spends a rate-limit token (as in KrakenD CE); CEL's JWT
+#: rejecter runs right after validation, as krakend-jose calls it, then the JWT
+#: signer (krakend-jose's handler factory), which renders the endpoint's answer
+#: itself but keeps the rate limit inside it.
 VIEW_FEATURES: Sequence[ViewFeature] = (
+    botdetector.from_config,
     lambda endpoint, deps: deps.metrics.view if deps.metrics is not None else None,
     lambda endpoint, deps: deps.tracing.view(endpoint) if deps.tracing is not None else None,
     validator.from_config,
@@ -38,8 +50,9 @@ VIEW_FEATURES: Sequence[ViewFeature] = (
 )
 
 #: Proxy seam per endpoint, outermost first, around the merge (and static
-#: data): krakend-ce's proxy factory order.
-ENDPOINT_FEATURES: Sequence[EndpointFeature] = ()
+#: data): krakend-ce's proxy factory order; CEL is the outermost.
+ENDPOINT_FEATURES: Sequence[EndpointFeature] = (
+)
 
 #: Proxy seam per backend, outermost first: the breaker wraps the backend
 #: rate limit, so its refusals count as failures (as in KrakenD).

@@ -1,0 +1,1 @@
+"""Service-wide security features (``security/cors``, ``security/bot-detector``)."""
