@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional, Sequence
 
-from app.auth import validator
+from app.auth import signer, validator
 from app.modifiers import martian
 from app.qos import circuit_breaker, http_cache, ratelimit_proxy, ratelimit_router
 from app.config.model import EndpointConfig, ServiceConfig
@@ -18,6 +18,7 @@ from app.proxy.factory import EndpointFeature, ExecutorFeature, ProxyFeature
 from app.router import render
 from app.router.handler import View
 from app.security import botdetector, cors
+from app.validation import jsonschema
 
 ViewDecorator = Callable[[View], View]
 ViewFeature = Callable[[EndpointConfig, GatewayDeps], Optional[ViewDecorator]]
@@ -46,12 +47,14 @@ VIEW_FEATURES: Sequence[ViewFeature] = (
     lambda endpoint, deps: deps.metrics.view if deps.metrics is not None else None,
     lambda endpoint, deps: deps.tracing.view(endpoint) if deps.tracing is not None else None,
     validator.from_config,
+    signer.from_config,
     ratelimit_router.from_config,
 )
 
 #: Proxy seam per endpoint, outermost first, around the merge (and static
 #: data): krakend-ce's proxy factory order; CEL is the outermost.
 ENDPOINT_FEATURES: Sequence[EndpointFeature] = (
+    jsonschema.from_config,
 )
 
 #: Proxy seam per backend, outermost first: the breaker wraps the backend

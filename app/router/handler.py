@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, Union
 
 from flask import request
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
@@ -32,8 +32,14 @@ CLAIMS_KEY = "propylon.claims"
 HEADERS_KEY = "propylon.headers"
 TRACE_KEY = "propylon.span"
 REQUEST_ID_KEY = "propylon.request_id"
+#: A view decorator (``auth/signer``) may put an ``OutcomeRenderer`` here: the
+#: handler then hands it the proxy's outcome (the ProxyResponse, or the
+#: GatewayError it raised) instead of rendering it the endpoint's way.
+RENDER_KEY = "propylon.render"
 
 View = Callable[..., Response]
+Outcome = Union[ProxyResponse, GatewayError]
+OutcomeRenderer = Callable[[Outcome], Response]
 
 
 def param_names(endpoint: EndpointConfig) -> tuple[str, ...]:
@@ -72,14 +78,15 @@ def build_view(endpoint: EndpointConfig, proxy: Proxy, router: RouterSettings, s
                                  (id_header, environ.get(REQUEST_ID_KEY, "")) if id_header else None),
             body=body, deadline=time.monotonic() + timeout, claims=claims, trace=environ.get(TRACE_KEY),
         )
+        override: Optional[OutcomeRenderer] = environ.get(RENDER_KEY)
         try:
             response: ProxyResponse = proxy(proxy_request)
         except GatewayError as exc:
             _log_error(prefix, exc)
-            return error_response(exc, version, router.return_error_msg)
+            return override(exc) if override else error_response(exc, version, router.return_error_msg)
         for error in response.errors:
             _log_error(prefix, error)
-        return render(response)
+        return override(response) if override else render(response)
     endpoint_view.__name__ = f"endpoint {endpoint.method} {endpoint.endpoint}"
     return endpoint_view
 

@@ -10,6 +10,9 @@ from app.designer.namespaces import NAMESPACES, for_scope
 
 PARSERS = {
     "auth/validator": "app.auth.validator",
+    "auth/signer": "app.auth.signer",
+    "security/bot-detector": "app.security.botdetector",
+    "security/cors": "app.security.cors",
     "qos/ratelimit/router": "app.qos.ratelimit_router",
     "qos/ratelimit/proxy": "app.qos.ratelimit_proxy",
     "qos/circuit-breaker": "app.qos.circuit_breaker",
@@ -47,8 +50,10 @@ def test_form_keys_are_parser_keys(namespace):
 
 
 @pytest.mark.parametrize("scope, names", [
-    ("service", ["telemetry/logging", "telemetry/metrics", "telemetry/opentelemetry"]),
-    ("endpoint", ["auth/validator", "modifier/martian", "qos/ratelimit/router"]),
+    ("service", ["security/bot-detector", "security/cors", "telemetry/logging", "telemetry/metrics",
+                 "telemetry/opentelemetry"]),
+    ("endpoint", ["auth/signer", "auth/validator", "modifier/martian", "qos/ratelimit/router",
+                  "security/bot-detector"]),
     ("backend", ["modifier/martian", "qos/circuit-breaker", "qos/http-cache", "qos/ratelimit/proxy"]),
 ])
 def test_for_scope(scope, names):

@@ -1,0 +1,1 @@
+"""Request validation features: JSON schema and CEL."""
