@@ -18,7 +18,7 @@ from app.proxy.factory import EndpointFeature, ExecutorFeature, ProxyFeature
 from app.router import render
 from app.router.handler import View
 from app.security import botdetector, cors
-from app.validation import jsonschema
+from app.validation import cel, jsonschema
 
 ViewDecorator = Callable[[View], View]
 ViewFeature = Callable[[EndpointConfig, GatewayDeps], Optional[ViewDecorator]]
@@ -47,6 +47,7 @@ VIEW_FEATURES: Sequence[ViewFeature] = (
     lambda endpoint, deps: deps.metrics.view if deps.metrics is not None else None,
     lambda endpoint, deps: deps.tracing.view(endpoint) if deps.tracing is not None else None,
     validator.from_config,
+    cel.token_from_config,
     signer.from_config,
     ratelimit_router.from_config,
 )
@@ -54,6 +55,7 @@ VIEW_FEATURES: Sequence[ViewFeature] = (
 #: Proxy seam per endpoint, outermost first, around the merge (and static
 #: data): krakend-ce's proxy factory order; CEL is the outermost.
 ENDPOINT_FEATURES: Sequence[EndpointFeature] = (
+    cel.from_config,
     jsonschema.from_config,
 )
 
@@ -64,6 +66,7 @@ PROXY_FEATURES: Sequence[ProxyFeature] = (
     lambda backend, deps: deps.tracing.backend_layer(backend) if deps.tracing is not None else None,
     circuit_breaker.from_config,
     ratelimit_proxy.from_config,
+    cel.backend_from_config,
 )
 
 #: Executor seam per backend, outermost first: request modifiers run before the
