@@ -9,6 +9,9 @@ from __future__ import annotations
 from typing import Any, Callable, Optional, Sequence
 
 from app.auth import signer, validator
+from app.lua import endpoint as lua_endpoint
+from app.lua import proxy as lua_proxy
+from app.lua import service as lua_service
 from app.modifiers import martian
 from app.qos import circuit_breaker, http_cache, ratelimit_proxy, ratelimit_router
 from app.config.model import EndpointConfig, ServiceConfig
@@ -33,6 +36,7 @@ WSGIFeature = Callable[[ServiceConfig, GatewayDeps], Optional[Callable[[WSGIApp]
 #: script (``lua.Register``), then the bot detector (``botdetector.Register``).
 WSGI_FEATURES: Sequence[WSGIFeature] = (
     cors.from_config,
+    lua_service.from_config,
     botdetector.service_from_config,
 )
 
@@ -49,6 +53,7 @@ VIEW_FEATURES: Sequence[ViewFeature] = (
     validator.from_config,
     cel.token_from_config,
     signer.from_config,
+    lua_endpoint.from_config,
     ratelimit_router.from_config,
 )
 
@@ -56,6 +61,7 @@ VIEW_FEATURES: Sequence[ViewFeature] = (
 #: data): krakend-ce's proxy factory order; CEL is the outermost.
 ENDPOINT_FEATURES: Sequence[EndpointFeature] = (
     cel.from_config,
+    lua_proxy.endpoint_from_config,
     jsonschema.from_config,
 )
 
@@ -66,6 +72,7 @@ PROXY_FEATURES: Sequence[ProxyFeature] = (
     lambda backend, deps: deps.tracing.backend_layer(backend) if deps.tracing is not None else None,
     circuit_breaker.from_config,
     ratelimit_proxy.from_config,
+    lua_proxy.backend_from_config,
     cel.backend_from_config,
 )
 

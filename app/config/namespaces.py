@@ -40,7 +40,7 @@ ALIASES: Mapping[str, str] = {
 #: Namespaces Propylon implements, by the scope they are read at.
 IMPLEMENTED: Mapping[str, frozenset[str]] = {
     "service": frozenset({"router", "telemetry/metrics", "telemetry/opentelemetry", "telemetry/logging",
-                          "security/cors", "security/bot-detector"}),
+                          "security/cors", "security/bot-detector", "modifier/lua-endpoint"}),
     "endpoint": frozenset({"proxy", "auth/validator", "qos/ratelimit/router", "security/bot-detector",
                            "validation/json-schema", "validation/cel", "auth/signer", "modifier/lua-endpoint",
                            "modifier/lua-proxy"}),

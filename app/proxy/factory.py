@@ -34,8 +34,11 @@ ProxyFeature = Callable[[BackendConfig, GatewayDeps], Optional[Middleware]]
 EndpointFeature = Callable[[EndpointConfig, GatewayDeps], Optional[Middleware]]
 
 
-#: Keys of the ``proxy`` namespace Propylon reads (``sequential_propagated_params``
-#: only feeds Lua/CEL in KrakenD, so it is accepted and has no effect yet).
+#: Keys of the ``proxy`` namespace Propylon reads.  ``sequential_propagated_params``
+#: is accepted but not consulted: at ``modifier/lua-backend`` of a sequential
+#: endpoint ``params('Resp<N>_<field>')`` / ``params('Resp<N>')`` read any earlier
+#: answer on demand, listed or not (``app.lua.objects``); KrakenD copies only the
+#: listed ones into the params.  Nothing else (url_pattern's ``{respN_x}``, CEL) reads it.
 PROXY_KEYS = frozenset({"sequential", "static", "flatmap_filter", "shadow", "sequential_propagated_params"})
 
 

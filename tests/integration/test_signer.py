@@ -180,3 +180,17 @@ def test_local_jwk_file(gateway, backend, tmp_path):
     token = gw.get("/token").json()["access_token"]
     assert json.loads(jose_jws.verify(token, SECRET, algorithms=["HS256"]))["sub"] == "user-1"
 
+
+def test_script_set_headers_pass_the_same_filter_as_other_answers(gateway, backend, jwks_server):
+    """A Lua post script's headers reach a signed answer only if they are safe to send."""
+    login = backend.json("login", LOGIN_BODY)
+    jwks = jwks_server.url + jwks_server.json("jwks", hs_jwks())
+    post = r"""local r = response.load()
+r:headers('X-From-Lua', 'yes'); r:headers('X-Split', 'a' .. string.char(13, 10) .. 'X-Evil: 1')
+r:headers('Connection', 'close'); r:headers('Server', 'spoofed')"""
+    gw = gateway({"endpoints": [endpoint([{"host": [backend.url], "url_pattern": login}], signer_config(jwks),
+                                         **{"modifier/lua-proxy": {"post": post}})]})
+    response = gw.get("/token")
+    assert response.status_code == 200 and response.headers["X-From-Lua"] == "yes"
+    assert "X-Split" not in response.headers and "X-Evil" not in response.headers
+    assert response.headers.get("Server", "") != "spoofed"
