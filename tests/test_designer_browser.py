@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -174,6 +175,9 @@ def test_forms_and_raw_json_edit_one_extra_config_and_save_only_the_change(brows
         type_into(browser, "endpoints[0].extra_config.qos/ratelimit/router.max_rate", "60")
         browser.find_element(By.ID, "save").click()
         wait(browser, lambda d: d.find_element(By.ID, "status").text.startswith("saved "))
+        # The check the last keystroke scheduled (250 ms) must not replace "saved" afterwards.
+        time.sleep(0.6)
+        assert browser.find_element(By.ID, "status").text.startswith("saved ")
         assert path.read_text() == before.replace('"max_rate": 50,', '"max_rate": 60,').replace(
             '"value": "1"', '"value": "2"')
     finally:

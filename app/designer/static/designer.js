@@ -372,6 +372,10 @@ function changed(structure) {
 
 async function save() {
   if (localErrors.size) { setStatus("fix the fields marked invalid first", "bad"); return; }
+  // The server checks what it saves; a check still pending from the last keystroke
+  // must not come back afterwards and replace "saved" with "valid".
+  clearTimeout(checkTimer);
+  checkSeq++;
   const {status, body} = await api("POST", "/api/save", config);
   if (status === 200) setStatus(`saved ${body.path}`, "good");
   else { showProblems(body.errors ? body : lastReport); setStatus(`not saved: ${body.error || "the configuration has errors"}`, "bad"); }
