@@ -149,8 +149,7 @@ class CtxState:
             return LIST, [str(value)] if value is not None else []
         if not isinstance(args[1], list):
             raise APIError("invalid header value, must be a luaList")
-        self.environ[key] = ", ".join(text(v) if isinstance(v, (bytes, int, float, bool)) else str(v)
-                                      for v in args[1])
+        self.environ[key] = ", ".join(text(v) for v in args[1])
         return None
 
     def lua_body(self, *args: Any) -> Result:
