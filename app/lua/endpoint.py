@@ -46,7 +46,7 @@ from app.config.model import EndpointConfig
 from app.deps import GatewayDeps
 from app.errors import GatewayError
 from app.lua.convert import LIST, TABLE, VALUE, text
-from app.lua.objects import APIError, Result, title
+from app.lua.objects import APIError, Result, sendable_header, title
 from app.lua.runtime import build_block
 from app.lua.settings import ENDPOINT, KEYS, parse
 from app.router.forwarding import canonical, environ_key
@@ -137,7 +137,7 @@ class CtxState:
         if args[1] is None:
             self.environ.pop(key, None)
         else:
-            self.environ[key] = text(args[1])
+            self.environ[key] = sendable_header(text(args[0]), text(args[1]))
         return None
 
     def lua_headerList(self, *args: Any) -> Result:  # noqa: N802 - KrakenD's method name
@@ -149,7 +149,7 @@ class CtxState:
             return LIST, [str(value)] if value is not None else []
         if not isinstance(args[1], list):
             raise APIError("invalid header value, must be a luaList")
-        self.environ[key] = ", ".join(text(v) for v in args[1])
+        self.environ[key] = sendable_header(text(args[0]), ", ".join(text(v) for v in args[1]))
         return None
 
     def lua_body(self, *args: Any) -> Result:

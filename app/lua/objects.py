@@ -151,6 +151,18 @@ class RequestState:
         return None
 
 
+#: What an HTTP client may send: a token name, and no control character but HTAB in the value.
+#: Go's client refuses the request otherwise; urllib3 lets NUL through, so the check is here.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def sendable_header(name: str, value: str) -> str:
+    if not _TOKEN.fullmatch(name) or _BAD_VALUE.search(value):
+        raise APIError(f"invalid header field {name[:64]!r}")
+    return value
+
+
 def headers_method(headers: dict[str, str], args: tuple[Any, ...]) -> Result:
     """``headers()`` / ``headers(name)`` / ``headers(name, value)`` (nil deletes) on a single-valued map."""
     if not args:
@@ -162,7 +174,7 @@ def headers_method(headers: dict[str, str], args: tuple[Any, ...]) -> Result:
     for key in existing:
         del headers[key]
     if args[1] is not None:
-        headers[name] = text(args[1])
+        headers[name] = sendable_header(name, text(args[1]))
     return None
 
 
@@ -176,7 +188,7 @@ def header_list_method(headers: dict[str, str], args: tuple[Any, ...]) -> Result
     values = _list_of_text(args[1])
     for key in [k for k in headers if k.lower() == name.lower()]:
         del headers[key]
-    headers[name] = ", ".join(values)
+    headers[name] = sendable_header(name, ", ".join(values))
     return None
 
 

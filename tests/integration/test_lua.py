@@ -368,3 +368,23 @@ def test_reading_a_too_large_body_in_the_router_script_is_413(gateway, backend, 
                                     extra_config={"modifier/lua-endpoint": {"pre": pre}})), max_body=16)
     assert live.request("POST", "/big", data=b"x" * 100).status_code == 413
     assert echoed(backend) == []
+
+
+@pytest.mark.parametrize("value", ["'a' .. string.char(0) .. 'b'", "'a' .. string.char(13, 10) .. 'X-Evil: 1'"],
+                         ids=["nul", "crlf"])
+@pytest.mark.parametrize("level", ["backend", "proxy", "endpoint"])
+def test_a_header_no_http_client_may_send_is_a_script_error_and_no_call(gateway, backend, value, level):
+    # Go's client refuses such a request; urllib3 would send a NUL through.
+    if level == "endpoint":
+        code = f"ctx.load():headers('X-Bad', {value})"
+    else:
+        code = f"request.load():headers('X-Bad', {value})"
+    config = service(endpoint("/e", [echo(backend)], input_headers=["X-Bad"]))
+    target = config["endpoints"][0]
+    if level == "backend":
+        target["backend"][0]["extra_config"] = {"modifier/lua-backend": {"pre": code}}
+    else:
+        target["extra_config"] = {f"modifier/lua-{'proxy' if level == 'proxy' else 'endpoint'}": {"pre": code}}
+    response = gateway(config).get("/e")
+    assert response.status_code == 500
+    assert echoed(backend) == []
