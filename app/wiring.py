@@ -16,6 +16,7 @@ from app.modifiers import martian
 from app.qos import circuit_breaker, http_cache, ratelimit_proxy, ratelimit_router
 from app.config.model import EndpointConfig, ServiceConfig
 from app.deps import GatewayDeps
+from app.errors import ConfigError, ConfigErrors
 from app.proxy import decoding
 from app.proxy.factory import EndpointFeature, ExecutorFeature, ProxyFeature
 from app.router import render
@@ -92,11 +93,25 @@ def view_decorators(endpoint: EndpointConfig, deps: GatewayDeps) -> list[ViewDec
 
 
 def wrap_wsgi(app: WSGIApp, service: ServiceConfig, deps: GatewayDeps) -> WSGIApp:
-    """``app`` inside the configured service-level WSGI features."""
+    """``app`` inside the configured service-level WSGI features.
+
+    Every feature is built before any error is raised, so ``propylon check``
+    reports the problems of all of them in one pass.
+    """
+    errors: list[ConfigError] = []
     for feature in reversed(WSGI_FEATURES):
-        wrap = feature(service, deps)
+        try:
+            wrap = feature(service, deps)
+        except ConfigErrors as exc:
+            errors.extend(exc.errors)
+            continue
+        except ConfigError as exc:
+            errors.append(exc)
+            continue
         if wrap is not None:
             app = wrap(app)
+    if errors:
+        raise ConfigErrors(errors[::-1])  # in config order: outermost feature first
     return app
 
 

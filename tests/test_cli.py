@@ -168,3 +168,15 @@ def test_lint_is_quiet_on_shipped_configs(path, monkeypatch):
     monkeypatch.setenv("GATEWAY_WORKERS", "1")
     code, out = run("check", "--lint", "-c", path)
     assert code == 0 and "lint: 0 finding(s)" in out, out
+
+
+def test_check_reports_every_service_level_feature_error_at_once(tmp_path):
+    config = write_config(tmp_path, {"extra_config": {
+        "security/cors": {"max_age": "12 hours"},
+        "modifier/lua-endpoint": {"pre": "local = 1"},
+        "security/bot-detector": {"patterns": ["(?<=x)"]}}, "endpoints": []})
+    code, out = run("check", "-c", str(config))
+    assert code == 1
+    for path in ("extra_config.security/cors.max_age", "extra_config.modifier/lua-endpoint.pre",
+                 "extra_config.security/bot-detector.patterns[0]"):
+        assert path in out, out
