@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable, Optional, TypeVar
+from typing import Optional
 
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException
@@ -18,7 +18,7 @@ from app import wiring
 from app.config.model import ServiceConfig
 from app.config.namespaces import is_known
 from app.deps import GatewayDeps
-from app.errors import ConfigError, ConfigErrors
+from app.errors import ConfigError, ConfigErrors, collect
 from app.proxy.factory import build_endpoint_proxy
 from app.router import builtin, options
 from app.router.handler import build_view, param_names
@@ -72,9 +72,9 @@ def create_app(settings: Optional[Settings] = None, service: Optional[ServiceCon
     errors: list[ConfigError] = []
     for index, endpoint in enumerate(service.endpoints):
         before = len(errors)
-        proxy = _collect(errors, lambda: build_endpoint_proxy(
+        proxy = collect(errors, lambda: build_endpoint_proxy(
             endpoint, deps, wiring.EXECUTOR_FEATURES, wiring.PROXY_FEATURES, wiring.ENDPOINT_FEATURES))
-        decorate = _collect(errors, lambda: wiring.view_decorators(endpoint, deps))
+        decorate = collect(errors, lambda: wiring.view_decorators(endpoint, deps))
         if len(errors) > before or proxy is None or decorate is None:
             continue
         if deps.metrics is not None:
@@ -86,7 +86,7 @@ def create_app(settings: Optional[Settings] = None, service: Optional[ServiceCon
         routes.append(Route(endpoint.method, endpoint.endpoint, endpoint.path))
         app.add_url_rule(to_werkzeug(endpoint.endpoint, param_names(endpoint)), endpoint=f"endpoint-{index}",
                          view_func=view, methods=[endpoint.method], provide_automatic_options=False)
-    wrapped = _collect(errors, lambda: wiring.wrap_wsgi(app.wsgi_app, service, deps))
+    wrapped = collect(errors, lambda: wiring.wrap_wsgi(app.wsgi_app, service, deps))
     try:
         check_conflicts(routes)
     except ConfigError as exc:
@@ -102,20 +102,6 @@ def create_app(settings: Optional[Settings] = None, service: Optional[ServiceCon
     _log_findings(service, deps.warnings)
     log.info("[SERVICE] %d endpoints from %s", len(service.endpoints), service.source or "<memory>")
     return app
-
-
-T = TypeVar("T")
-
-
-def _collect(errors: list[ConfigError], build: Callable[[], T]) -> Optional[T]:
-    """Run one build step, adding its ConfigError(s) to ``errors`` instead of stopping."""
-    try:
-        return build()
-    except ConfigErrors as exc:
-        errors.extend(exc.errors)
-    except ConfigError as exc:
-        errors.append(exc)
-    return None
 
 
 def _register_builtins(app: GatewayFlask, service: ServiceConfig, settings: Settings,

@@ -30,7 +30,9 @@ the single place that turns a ``GatewayError`` into an HTTP status.  The
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Optional, Sequence, TypeVar
+
+T = TypeVar("T")
 
 
 class GatewayError(Exception):
@@ -52,6 +54,17 @@ class ConfigErrors(ConfigError):
     def __init__(self, errors: Sequence[ConfigError]) -> None:
         self.errors = tuple(errors)
         super().__init__("", "\n".join(str(e) for e in self.errors))
+
+
+def collect(errors: list[ConfigError], build: Callable[[], T]) -> Optional[T]:
+    """Run one build step, adding its ConfigError(s) to ``errors`` instead of stopping (None then)."""
+    try:
+        return build()
+    except ConfigErrors as exc:
+        errors.extend(exc.errors)
+    except ConfigError as exc:
+        errors.append(exc)
+    return None
 
 
 class BackendError(GatewayError):

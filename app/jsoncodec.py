@@ -67,9 +67,17 @@ def loads(body: bytes) -> Any:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def without_surrogates(text: str) -> str:
+    """``text`` with its lone surrogates (a JSON ``"\\ud800"`` escape) as U+FFFD, as Go's decoder reads them.
+
+    Python's decoder keeps them, and neither UTF-8 nor RE2 can carry them.
+    """
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def _replace_surrogates(value: Any) -> Any:
     if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value)
+        return without_surrogates(value)
     if isinstance(value, dict):
         return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -128,7 +136,7 @@ def _deep_dumps(data: Any) -> bytes:
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=placeholder)
     for index, literal in enumerate(literals):
         text = text.replace(f'"{nonce}:{index}"', literal, 1)
-    return _SURROGATE.sub("\ufffd", text).encode()
+    return without_surrogates(text).encode()
 
 
 def scalar_text(value: Any) -> str:

@@ -16,7 +16,7 @@ from app.modifiers import martian
 from app.qos import circuit_breaker, http_cache, ratelimit_proxy, ratelimit_router
 from app.config.model import EndpointConfig, ServiceConfig
 from app.deps import GatewayDeps
-from app.errors import ConfigError, ConfigErrors
+from app.errors import ConfigError, ConfigErrors, collect
 from app.proxy import decoding
 from app.proxy.factory import EndpointFeature, ExecutorFeature, ProxyFeature
 from app.router import render
@@ -100,14 +100,7 @@ def wrap_wsgi(app: WSGIApp, service: ServiceConfig, deps: GatewayDeps) -> WSGIAp
     """
     errors: list[ConfigError] = []
     for feature in reversed(WSGI_FEATURES):
-        try:
-            wrap = feature(service, deps)
-        except ConfigErrors as exc:
-            errors.extend(exc.errors)
-            continue
-        except ConfigError as exc:
-            errors.append(exc)
-            continue
+        wrap = collect(errors, lambda: feature(service, deps))
         if wrap is not None:
             app = wrap(app)
     if errors:

@@ -59,7 +59,7 @@ from app.errors import ConfigError
 from app.proxy.transport import RequestsTransport
 from app.config.urlpattern import JWT
 from app.proxy.request_builder import claim_value
-from app.router.forwarding import HOP_BY_HOP
+from app.router.forwarding import HEADER_NAME, HOP_BY_HOP
 from app.router.handler import CLAIMS_KEY, HEADERS_KEY, View
 from app.router.render import GatewayResponse
 
@@ -68,7 +68,6 @@ MAX_TOKEN = 8192
 # Strict base64url segments, as Go's RawURLEncoding: padding or the standard
 # alphabet would give one token several spellings.
 _COMPACT_JWS = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
-_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 _INT64 = 2 ** 63
 KEYS = frozenset({
     "alg", "jwk_url", "jwk_local_path", "jwk_local_ca", "disable_jwk_security", "cache", "cache_duration",
@@ -125,7 +124,7 @@ def parse(raw: Any, path: str) -> ValidatorSettings:
             isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) and x for x in p) for p in propagate):
         raise ConfigError(f"{path}.propagate_claims", "expected a list of [claim, header] pairs")
     for index, (_, header) in enumerate(propagate):
-        if header.lower() in HOP_BY_HOP or not _HEADER_NAME.match(header):
+        if header.lower() in HOP_BY_HOP or not HEADER_NAME.fullmatch(header):
             raise ConfigError(f"{path}.propagate_claims[{index}]",
                               f"{header!r} cannot carry a claim (hop-by-hop, framing or gateway header)")
     strategy = typed(raw, "key_identify_strategy", path, str, "kid") or "kid"

@@ -32,7 +32,7 @@ from app.lua.convert import LIST, TABLE, VALUE, text
 from app.proxy.formatting import dig
 from app.proxy.model import ProxyRequest, ProxyResponse
 from app.proxy.request_builder import encode_query
-from app.router.forwarding import canonical
+from app.router.forwarding import canonical, header_field_ok
 
 Result = Optional[tuple[int, Any]]
 _RESP_PARAM = re.compile(r"Resp(\d+)(?:_(.+))?")
@@ -151,14 +151,9 @@ class RequestState:
         return None
 
 
-#: What an HTTP client may send: a token name, and no control character but HTAB in the value.
-#: Go's client refuses the request otherwise; urllib3 lets NUL through, so the check is here.
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
-
-
 def sendable_header(name: str, value: str) -> str:
-    if not _TOKEN.fullmatch(name) or _BAD_VALUE.search(value):
+    """``value``, if ``name: value`` can be sent: Go's client refuses it otherwise (urllib3 lets NUL through)."""
+    if not header_field_ok(name, value):
         raise APIError(f"invalid header field {name[:64]!r}")
     return value
 

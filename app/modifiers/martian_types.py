@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import binascii
 import mimetypes
-import re
 import uuid
 
 import re2
@@ -24,6 +23,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from app.config.values import flag
 from app.errors import ConfigError
+from app.router.forwarding import HEADER_NAME
 
 REQUEST, RESPONSE = "request", "response"
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -116,7 +116,6 @@ def _regex(spec: Mapping[str, Any], key: str, path: str) -> Any:
         raise ConfigError(f"{path}.{key}", f"invalid regular expression {text!r} (RE2 syntax): {exc}") from exc
 
 
-_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 #: Names a modifier may not set: framing and hop-by-hop headers belong to the transport.
 FORBIDDEN = frozenset({"content-length", "transfer-encoding", "connection", "te", "trailer", "upgrade",
                        "keep-alive", "proxy-connection"})
@@ -124,7 +123,7 @@ FORBIDDEN = frozenset({"content-length", "transfer-encoding", "connection", "te"
 
 def _header_name(spec: Mapping[str, Any], key: str, path: str, default: str = "") -> str:
     name = _str(spec, key, path, required=not default, default=default) or default
-    if not _TOKEN.match(name):
+    if not HEADER_NAME.fullmatch(name):
         raise ConfigError(f"{path}.{key}", f"{name!r} is not a valid header name")
     if name.lower() in FORBIDDEN:
         raise ConfigError(f"{path}.{key}", f"{name} is a framing or hop-by-hop header; a modifier cannot set it")

@@ -20,6 +20,7 @@ remove them.
 """
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Mapping, Optional, Sequence
 
@@ -32,9 +33,23 @@ HOP_BY_HOP = frozenset({
 })
 
 
+#: An HTTP field name (an RFC 9110 token).
+HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: What no field value may hold: control characters but HTAB (CR/LF split a header, clients
+#: refuse NUL) and characters outside latin-1 (what the wire carries).
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]")
+
+
+def header_field_ok(name: str, value: str) -> bool:
+    """Whether ``name: value`` can be written as an HTTP header line as it is."""
+    return HEADER_NAME.fullmatch(name) is not None and _BAD_VALUE.search(value) is None
+
+
 @lru_cache(maxsize=2048)
 def canonical(name: str) -> str:
-    """Go's ``CanonicalMIMEHeaderKey``: ``x-y-Z`` -> ``X-Y-Z``."""
+    """Go's ``CanonicalMIMEHeaderKey``: ``x-y-Z`` -> ``X-Y-Z``; a name that is not a token is returned unchanged."""
+    if not HEADER_NAME.fullmatch(name):
+        return name
     return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
 
 

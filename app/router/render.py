@@ -25,7 +25,6 @@ content type and an empty body, as when mxj refuses a map in KrakenD.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any, Callable, Collection, Iterable, Optional
 
 from flask import request
@@ -37,6 +36,7 @@ from app.proxy import xmlcodec
 from app.proxy.http import NOOP_DROP
 from app.proxy.model import ProxyResponse
 from app.router import negotiate, yamlcodec
+from app.router.forwarding import header_field_ok
 
 JSON = "application/json; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
@@ -45,10 +45,6 @@ YAML = "application/x-yaml; charset=utf-8"  # gin 1.9 (KrakenD v2.9.1)
 IMPLEMENTED = ("json", "json-collection", "string", "no-op", "xml", "yaml", "negotiate")
 #: Set by the gateway on every endpoint answer: an answer's own header never replaces them.
 OWN_HEADERS = frozenset({"x-krakend", "x-krakend-completed"})
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-#: Control characters but HTAB (CR/LF would split the header: werkzeug raises; clients refuse NUL), and
-#: characters outside latin-1 (the WSGI server cannot write them).
-_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]")
 log = logging.getLogger("propylon.render")
 
 
@@ -125,7 +121,7 @@ def answer_headers(headers: Iterable[tuple[str, str]], taken: Collection[str]) -
         lname = name.lower()
         if lname in NOOP_DROP or lname in taken:
             continue
-        if not _TOKEN.fullmatch(name) or _BAD_VALUE.search(value):
+        if not header_field_ok(name, value):
             log.warning("answer header %r dropped: not a valid header name or value", name[:64])
             continue
         kept.append((name, value))

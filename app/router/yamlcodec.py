@@ -40,7 +40,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 from yaml.serializer import Serializer
 
-from app.jsoncodec import RawNumber
+from app.jsoncodec import RawNumber, without_surrogates
 from app.proxy.xmlcodec import go_float
 
 MAX_DEPTH = 200
@@ -183,14 +183,12 @@ _KEY_ORDER = cmp_to_key(_key_compare)
 
 # --------------------------------------------------------------------------- data -> nodes
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
 #: Line breaks for YAML 1.1 readers (PyYAML) only: a plain, quoted or block scalar would lose them there.
 _OLD_BREAKS = re.compile("[\x85\u2028\u2029]")
 
 
 def _text(value: str) -> ScalarNode:
-    # A lone surrogate (a JSON "\ud800" escape) cannot be written as UTF-8; Go's decoder makes it U+FFFD.
-    value = _SURROGATE.sub("\ufffd", value)
+    value = without_surrogates(value)
     style: Optional[str] = None
     if _OLD_BREAKS.search(value):
         style = '"'  # escaped as \N, \L, \P

@@ -54,7 +54,8 @@ from app.config.model import ServiceConfig
 from app.config.values import flag, strings
 from app.deps import GatewayDeps
 from app.errors import ConfigError
-from app.security.cors_rules import CLOSED, Header, Policy, actual, canonical_header_key, merge_headers, preflight
+from app.router.forwarding import canonical
+from app.security.cors_rules import CLOSED, Header, Policy, actual, merge_headers, preflight
 
 NAMESPACE = "security/cors"
 KEYS = frozenset({"allow_origins", "allow_methods", "allow_headers", "expose_headers", "allow_credentials",
@@ -130,7 +131,7 @@ def compile_policy(settings: CorsSettings) -> Policy:
         methods=settings.allow_methods,
         all_headers="*" in settings.allow_headers,
         headers={name: position for position, name in enumerate(names)},
-        exposed=", ".join(canonical_header_key(h) for h in settings.expose_headers),
+        exposed=", ".join(canonical(h) for h in settings.expose_headers),
         max_age=str(settings.max_age) if settings.max_age > 0 else ("0" if settings.max_age < 0 else ""),
         credentials=settings.allow_credentials,
         private_network=settings.allow_private_network,

@@ -8,7 +8,6 @@ them.  Kept apart so the rules can be read (and tested) next to rs/cors's
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional
 
@@ -19,14 +18,6 @@ OWNED = frozenset({"access-control-allow-origin", "access-control-allow-credenti
                    "access-control-allow-headers", "access-control-expose-headers", "access-control-max-age",
                    "access-control-allow-private-network"})
 _MAX_OWS, _MAX_EMPTY = 1, 16  # rs/cors: spaces tolerated around a requested name; empty list elements
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-
-
-def canonical_header_key(name: str) -> str:
-    """Go's ``http.CanonicalHeaderKey``: ``content-length`` -> ``Content-Length``; non-tokens unchanged."""
-    if not _TOKEN.fullmatch(name):
-        return name
-    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from jsonschema import FormatChecker
 from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 
+from app import jsoncodec
 from app.validation import schema_messages
 
 #: Errors kept per failing ``anyOf``/``oneOf`` branch: enough to show why it failed.
@@ -181,7 +182,7 @@ def _is_regex(instance: object) -> bool:
         # patterns of up to 1 MiB each, from bodies, held for good) and its stderr line per refused pattern.
         options = re2.Options()
         options.log_errors = False
-        re2.Set.SearchSet(options).Add(schema_messages.go_text(instance))
+        re2.Set.SearchSet(options).Add(jsoncodec.without_surrogates(instance))
     return True
 
 

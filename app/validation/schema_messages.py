@@ -47,20 +47,12 @@ def regex(pattern: str) -> Any:
     return re2.compile(pattern)
 
 
-def go_text(text: str) -> str:
-    """``text`` with its lone surrogates (``"\\ud800"`` in a body) as U+FFFD, as Go's JSON decoder reads them.
-
-    RE2 takes UTF-8, which cannot hold a lone surrogate (``UnicodeEncodeError``).
-    """
-    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-
-
 def search(pattern: str, text: str) -> bool:
     compiled = regex(pattern)
     try:
         return compiled.search(text) is not None
     except UnicodeEncodeError:
-        return compiled.search(go_text(text)) is not None
+        return compiled.search(jsoncodec.without_surrogates(text)) is not None
 
 
 def field(error: ValidationError) -> str:

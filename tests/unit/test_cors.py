@@ -7,7 +7,8 @@ import pytest
 
 from app.errors import ConfigError
 from app.security import cors
-from app.security.cors_rules import (CLOSED, actual, canonical_header_key, headers_accepted, merge_headers,
+from app.router.forwarding import canonical as canonical_header_key
+from app.security.cors_rules import (CLOSED, actual, headers_accepted, merge_headers,
                                      origin_allowed, preflight)
 
 PATH = "extra_config.security/cors"
